@@ -1,0 +1,89 @@
+import type http from 'node:http';
+import { createHash } from 'node:crypto';
+import { FirewallError } from '../errors.js';
+import type { AuditLog } from '../audit/audit.js';
+import type { Robot } from '../config/load.js';
+import type { Limits } from '../limits/limiter.js';
+import { postUpstream } from '../upstream/send.js';
+import { upstreamPath } from '../upstream/agent.js';
+import type { Approval, ApprovalStore, NewApproval } from './store.js';
+
+// Parking and deciding. An approved record is sent once, with the bytes that were parked: the
+// digest is checked again before sending, and the store's guarded updates keep a record from
+// being decided twice.
+
+export interface ApprovalDeps {
+  store: ApprovalStore;
+  audit: AuditLog;
+  limits: Limits;
+  robots: Map<string, Robot>;
+  upstream: URL;
+  agent: http.Agent;
+  timeoutMs: number;
+  ttlMs: number;
+  approvers: string[];
+}
+
+/** How long an approved message may wait for its robot's bucket before it is sent anyway-refused. */
+const SEND_MAX_WAIT_MS = 60_000;
+
+export class Approvals {
+  constructor(private readonly deps: ApprovalDeps) {}
+
+  park(input: Omit<NewApproval, 'expiresAt'>): Approval {
+    try {
+      return this.deps.store.park({ ...input, expiresAt: new Date(Date.now() + this.deps.ttlMs) });
+    } catch (err) {
+      throw new FirewallError('STORE_UNAVAILABLE', 'could not store the request for approval', { cause: err });
+    }
+  }
+
+  pending(): Approval[] {
+    return this.deps.store.pending();
+  }
+
+  get(id: string): Approval | undefined {
+    return this.deps.store.get(id);
+  }
+
+  isApprover(sub: string): boolean {
+    return this.deps.approvers.includes(sub);
+  }
+
+  async decide(id: string, who: string, verdict: 'approve' | 'reject', comment?: string): Promise<Approval> {
+    const { store, audit } = this.deps;
+    const before = store.get(id);
+    if (!before) throw new FirewallError('APPROVAL_NOT_FOUND');
+    const decided = store.decide(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}) });
+    if (!decided) {
+      store.expire();
+      throw new FirewallError('APPROVAL_DECIDED', `status is ${store.get(id)?.status ?? 'unknown'}`);
+    }
+    const what = { route: decided.route, robot: decided.robot, msgtype: decided.msgtype, size: decided.payload.length, sha256: decided.sha256, approval_id: id };
+    audit.record({ decision: verdict === 'approve' ? 'approved' : 'approval_rejected', request_id: decided.requestId, who, what, why: { rule: decided.rule, reason: decided.reason } });
+    return verdict === 'approve' ? this.send(decided, who) : decided;
+  }
+
+  private async send(record: Approval, who: string): Promise<Approval> {
+    const { store, audit, robots, limits } = this.deps;
+    const what = { route: record.route, robot: record.robot, msgtype: record.msgtype, size: record.payload.length, sha256: record.sha256, approval_id: record.id };
+    const fail = (status: number, body: string) => {
+      audit.record({ decision: 'send_failed', request_id: record.requestId, who, what, upstream_status: status });
+      return store.finish(record.id, 'failed', { status, body });
+    };
+    if (createHash('sha256').update(record.payload).digest('hex') !== record.sha256) return fail(0, 'stored payload does not match its digest; not sent');
+    const robot = robots.get(record.robot);
+    if (!robot) return fail(0, `robot ${record.robot} is no longer configured; not sent`);
+    const started = Date.now();
+    try {
+      await limits.take(record.robot, record.caller, SEND_MAX_WAIT_MS);
+      const [path, query = ''] = record.target.split('?');
+      const answer = await postUpstream(this.deps.upstream, this.deps.agent, upstreamPath(path!, robot.key, query), record.payload, record.contentType, this.deps.timeoutMs);
+      const ok = answer.status === 200 && answer.errcode === 0;
+      audit.record({ decision: ok ? 'sent' : 'send_failed', request_id: record.requestId, who, what, upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
+      return store.finish(record.id, ok ? 'sent' : 'failed', { status: answer.status, body: answer.body.toString('utf8').slice(0, 4096) });
+    } catch (err) {
+      return fail(0, err instanceof FirewallError ? err.message : 'upstream unreachable');
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Approval, ApprovalStatus, ApprovalStore, NewApproval, Verdict } from './store.js';
+
+// SQLite in WAL mode with synchronous=FULL: a parked request is on disk before its 202 is written,
+// and survives kill -9. Every status change is a single UPDATE guarded by the expected old status,
+// so two deciders racing on one record cannot both win.
+
+interface Row {
+  id: string;
+  request_id: string;
+  route: string;
+  target: string;
+  robot: string;
+  caller: string;
+  msgtype: string | null;
+  payload: Buffer;
+  content_type: string;
+  sha256: string;
+  rule: string;
+  reason: string;
+  created_at: string;
+  expires_at: string;
+  status: ApprovalStatus;
+  decisions: string;
+  upstream: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS approvals (
+  id TEXT PRIMARY KEY,
+  request_id TEXT NOT NULL,
+  route TEXT NOT NULL,
+  target TEXT NOT NULL,
+  robot TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  msgtype TEXT,
+  payload BLOB NOT NULL,
+  content_type TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  decisions TEXT NOT NULL DEFAULT '[]',
+  upstream TEXT
+);
+CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, created_at);
+`;
+
+export class SqliteApprovalStore implements ApprovalStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    this.db = new Database(join(dataDir, 'approvals.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.stmts = {
+      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, created_at, expires_at, status)
+        VALUES (@id, @request_id, @route, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @created_at, @expires_at, 'pending')`),
+      get: this.db.prepare('SELECT * FROM approvals WHERE id = ?'),
+      pending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at`),
+      decide: this.db.prepare(`UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id AND status = 'pending' AND expires_at > @now`),
+      finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'approved'`),
+      expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
+      ping: this.db.prepare('SELECT 1 AS ok'),
+    };
+  }
+
+  park(input: NewApproval): Approval {
+    const id = randomUUID();
+    this.stmts.insert.run({
+      id,
+      request_id: input.requestId,
+      route: input.route,
+      target: input.target,
+      robot: input.robot,
+      caller: input.caller,
+      msgtype: input.msgtype ?? null,
+      payload: input.payload,
+      content_type: input.contentType,
+      sha256: createHash('sha256').update(input.payload).digest('hex'),
+      rule: input.rule,
+      reason: input.reason,
+      created_at: new Date().toISOString(),
+      expires_at: input.expiresAt.toISOString(),
+    });
+    return this.get(id)!;
+  }
+
+  get(id: string): Approval | undefined {
+    const row = this.stmts.get.get(id) as Row | undefined;
+    return row && toApproval(row);
+  }
+
+  pending(): Approval[] {
+    this.expire();
+    return (this.stmts.pending.all() as Row[]).map(toApproval);
+  }
+
+  decide(id: string, verdict: Verdict): Approval | undefined {
+    return this.db.transaction(() => {
+      const current = this.get(id);
+      if (!current) return undefined;
+      const status = verdict.verdict === 'approve' ? 'approved' : 'rejected';
+      const changed = this.stmts.decide.run({ id, status, decisions: JSON.stringify([...current.decisions, verdict]), now: new Date().toISOString() }).changes;
+      return changed ? this.get(id) : undefined;
+    }).immediate();
+  }
+
+  finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval {
+    this.stmts.finish.run({ id, status, upstream: JSON.stringify({ ...upstream, at: new Date().toISOString() }) });
+    return this.get(id)!;
+  }
+
+  expire(now = new Date()): number {
+    return this.stmts.expire.run(now.toISOString()).changes;
+  }
+
+  healthy(): boolean {
+    try {
+      return (this.stmts.ping.get() as { ok: number }).ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toApproval(r: Row): Approval {
+  return {
+    id: r.id,
+    requestId: r.request_id,
+    route: r.route as Approval['route'],
+    target: r.target,
+    robot: r.robot,
+    caller: r.caller,
+    msgtype: r.msgtype ?? undefined,
+    payload: r.payload,
+    contentType: r.content_type,
+    sha256: r.sha256,
+    rule: r.rule,
+    reason: r.reason,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    status: r.status,
+    decisions: JSON.parse(r.decisions) as Verdict[],
+    upstream: r.upstream ? (JSON.parse(r.upstream) as Approval['upstream']) : undefined,
+  };
+}

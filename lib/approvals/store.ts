@@ -1,0 +1,54 @@
+import type { Route } from '../policy/types.js';
+
+// The approval record and the store interface. The embedded SQLite store implements it; a shared
+// store (Redis, PostgreSQL) can implement the same contract later.
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'sent' | 'failed';
+
+export interface Verdict {
+  who: string;
+  verdict: 'approve' | 'reject';
+  at: string;
+  comment?: string;
+}
+
+export interface NewApproval {
+  requestId: string;
+  route: Route;
+  /** Upstream path and query without the key, e.g. /cgi-bin/webhook/send or ...upload_media?type=file. */
+  target: string;
+  robot: string;
+  caller: string;
+  msgtype?: string;
+  /** The exact bytes that will be forwarded if approved, and their content type. */
+  payload: Buffer;
+  contentType: string;
+  rule: string;
+  reason: string;
+  expiresAt: Date;
+}
+
+export interface Approval extends Omit<NewApproval, 'expiresAt'> {
+  id: string;
+  sha256: string;
+  createdAt: string;
+  expiresAt: string;
+  status: ApprovalStatus;
+  decisions: Verdict[];
+  upstream?: { status: number; body: string; at: string };
+}
+
+export interface ApprovalStore {
+  /** Durably stores a parked request before its 202 is sent. */
+  park(input: NewApproval): Approval;
+  get(id: string): Approval | undefined;
+  pending(): Approval[];
+  /** Moves a pending record to approved or rejected atomically; returns undefined if it was no longer pending. */
+  decide(id: string, verdict: Verdict): Approval | undefined;
+  /** Records the upstream's answer to an approved record: sent or failed. */
+  finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval;
+  /** Marks pending records past their expiry as expired; returns how many. */
+  expire(now?: Date): number;
+  healthy(): boolean;
+  close(): void;
+}

@@ -1,0 +1,159 @@
+import { isAbsolute, dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { configSchema } from './schema.js';
+import { Redactor, SecretError, resolveSecret } from './secrets.js';
+import { parseDuration, parseRate, parseSize, type Rate } from './units.js';
+import { readYaml, suggest } from '../yaml-source.js';
+import { shippedPoliciesDir } from '../paths.js';
+
+/** What a user writes: the YAML file's content, or the same object passed to createFirewall(). */
+export interface FirewallConfigInput {
+  listen?: string | number;
+  upstream?: string;
+  upstreamTimeout?: string;
+  dataDir?: string;
+  policies?: string[];
+  logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  robots?: Record<string, { key: string; limit?: string; description?: string }>;
+  limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
+  admin?: { listen?: string | number; jwtSecret: string };
+  approvals?: { approvers?: string[]; ttl?: string };
+  audit?: { enabled?: boolean; dir?: string };
+}
+
+export interface Listen { host: string; port: number }
+export interface Robot { alias: string; key: string; limit: Rate }
+
+/** The complete internal configuration: every default filled, every secret resolved, every unit parsed. */
+export interface ResolvedConfig {
+  file?: string;
+  listen: Listen;
+  upstream: URL;
+  upstreamTimeoutMs: number;
+  dataDir: string;
+  policies: string[];
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  robots: Map<string, Robot>;
+  limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
+  admin?: { listen: Listen; jwtSecret: Uint8Array };
+  approvals: { approvers: string[]; ttlMs: number };
+  audit: { enabled: boolean; dir: string };
+  redactor: Redactor;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const ROBOT_DEFAULT_LIMIT = '20/min'; // WeCom's own limit per robot
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+const validate = ajv.compile(configSchema);
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+  const source = readYaml(file);
+  return resolveConfig(source.data ?? {}, { file, baseDir: dirname(resolve(file)), env, locate: source.locate });
+}
+
+export function resolveConfig(
+  input: unknown,
+  options: { file?: string; baseDir?: string; env?: NodeJS.ProcessEnv; locate?: (pointer: string) => string } = {},
+): ResolvedConfig {
+  const where = options.locate ?? ((p: string) => options.file ?? 'config');
+  if (!validate(input)) throw new ConfigError(describe(validate.errors ?? []).map(([p, msg]) => `${where(p)}: ${p || '/'}: ${msg}`));
+  const c = input as FirewallConfigInput;
+  const baseDir = options.baseDir ?? process.cwd();
+  const env = options.env ?? process.env;
+  const redactor = new Redactor();
+  const problems: string[] = [];
+  const attempt = <T>(pointer: string, fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push(`${where(pointer)}: ${pointer}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const secret = (pointer: string, ref: string) =>
+    attempt(pointer, () => {
+      const value = resolveSecret(ref, env);
+      redactor.add(value);
+      return value;
+    });
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+
+  const robots = new Map<string, Robot>();
+  for (const [alias, r] of Object.entries(c.robots ?? {})) {
+    const key = secret(`/robots/${alias}/key`, r.key);
+    const limit = attempt(`/robots/${alias}/limit`, () => parseRate(r.limit ?? ROBOT_DEFAULT_LIMIT));
+    if (key && /^https?:|key=/.test(key)) problems.push(`${where(`/robots/${alias}/key`)}: /robots/${alias}/key: the secret holds a whole webhook URL; store only the value of its key= parameter`);
+    if (key && limit) robots.set(alias, { alias, key, limit });
+  }
+  const jwtSecret = c.admin ? secret('/admin/jwtSecret', c.admin.jwtSecret) : undefined;
+  if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push(`${where('/admin/jwtSecret')}: /admin/jwtSecret: an HS256 secret needs at least 32 characters`);
+  const listenAt = (pointer: string, v: string | number | undefined, port: number) => attempt(pointer, () => parseListen(v ?? `127.0.0.1:${port}`));
+  const rate = (pointer: string, v?: string) => (v === undefined ? undefined : attempt(pointer, () => parseRate(v)));
+
+  const resolved: ResolvedConfig = {
+    file: options.file,
+    listen: listenAt('/listen', c.listen, 8080)!,
+    upstream: new URL(c.upstream ?? 'https://qyapi.weixin.qq.com'),
+    upstreamTimeoutMs: parseDuration(c.upstreamTimeout ?? '10s'),
+    dataDir: path(c.dataDir ?? './data'),
+    policies: (c.policies ?? [shippedPoliciesDir()]).map(path),
+    logLevel: c.logLevel ?? 'info',
+    robots,
+    limits: {
+      global: rate('/limits/global', c.limits?.global),
+      perCaller: rate('/limits/perCaller', c.limits?.perCaller),
+      pacingMaxWaitMs: c.limits?.pacing ? parseDuration(c.limits.pacing.maxWait) : 0,
+      maxBodyBytes: parseSize(c.limits?.maxBodyBytes ?? '4mb'),
+      maxUploadBytes: parseSize(c.limits?.maxUploadBytes ?? '21mb'),
+    },
+    admin: c.admin && jwtSecret ? { listen: listenAt('/admin/listen', c.admin.listen, 8081)!, jwtSecret: new TextEncoder().encode(jwtSecret) } : undefined,
+    approvals: { approvers: c.approvals?.approvers ?? [], ttlMs: parseDuration(c.approvals?.ttl ?? '30m') },
+    audit: { enabled: c.audit?.enabled ?? true, dir: '' },
+    redactor,
+  };
+  resolved.audit.dir = c.audit?.dir ? path(c.audit.dir) : resolve(resolved.dataDir, 'audit');
+  if (problems.length) throw new ConfigError(problems);
+  return resolved;
+}
+
+export function parseListen(value: string | number): Listen {
+  if (typeof value === 'number') return { host: '127.0.0.1', port: value };
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new Error(`invalid listen address "${value}": write host:port, e.g. 127.0.0.1:8080 or [::1]:8080`);
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** ajv errors as [pointer, message], the unknown-key ones with a "did you mean". */
+function describe(errors: ErrorObject[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    if (e.keyword === 'anyOf') continue; // its branches are reported themselves
+    let pointer = e.instancePath;
+    let msg: string;
+    if (e.keyword === 'additionalProperties') {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      pointer = `${pointer}/${key}`;
+      const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      const guess = suggest(key, known);
+      msg = `unknown key "${key}"${guess ? `; did you mean "${guess}"?` : ''} (known keys: ${known.join(', ')})`;
+    } else if (e.keyword === 'pattern' && (e.schema as string).startsWith('^\\$\\{')) {
+      msg = 'must be a secret reference like ${env:NAME} or ${file:/path}, never the secret itself';
+    } else if (e.keyword === 'pattern' && e.propertyName) {
+      msg = `name "${e.propertyName}" must be letters, digits, ".", "_" or "-" (at most 64)`;
+    } else {
+      msg = `${e.message ?? 'invalid'}${e.keyword === 'pattern' ? ` (got ${JSON.stringify(e.data)})` : ''}`;
+    }
+    const line = `${pointer}\u0000${msg}`;
+    if (!seen.has(line)) out.push([pointer, msg]), seen.add(line);
+  }
+  return out;
+}

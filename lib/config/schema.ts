@@ -1,0 +1,61 @@
+import { DURATION_PATTERN, RATE_PATTERN, SIZE_PATTERN } from './units.js';
+
+// The config file's shape. additionalProperties: false everywhere, so a typo is refused with the
+// likely intended key instead of being silently ignored.
+
+const secretRef = { type: 'string', pattern: '^\\$\\{(env|file):[^}]+\\}$' };
+const rate = { type: 'string', pattern: RATE_PATTERN };
+const duration = { type: 'string', pattern: DURATION_PATTERN };
+const size = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: SIZE_PATTERN }] };
+const listen = { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', minLength: 1 }] };
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    listen,
+    upstream: { type: 'string', pattern: '^https?://' },
+    upstreamTimeout: duration,
+    dataDir: { type: 'string', minLength: 1 },
+    policies: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+    logLevel: { enum: ['error', 'warn', 'info', 'debug'] },
+    robots: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key'],
+        properties: { key: secretRef, limit: rate, description: { type: 'string' } },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        global: rate,
+        perCaller: rate,
+        pacing: { type: 'object', additionalProperties: false, required: ['maxWait'], properties: { maxWait: duration } },
+        maxBodyBytes: size,
+        maxUploadBytes: size,
+      },
+    },
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['jwtSecret'],
+      properties: { listen, jwtSecret: secretRef },
+    },
+    approvals: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true }, ttl: duration },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, dir: { type: 'string', minLength: 1 } },
+    },
+  },
+} as const;

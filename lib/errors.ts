@@ -1,0 +1,64 @@
+// The one table of every refusal the firewall can answer. Each has a stable code (for our logs and
+// tests), an HTTP status (some clients read only the status) and a WeCom-style errcode (most clients
+// branch on it). Where WeCom has an errcode with the same meaning we reuse it, so existing clients
+// react as they already do; the firewall's own meanings use 7-digit codes starting 99, which WeCom
+// does not use. The README's errcode table is generated from the same facts: keep them in step.
+
+export const ERRORS = {
+  // request shape
+  INVALID_PAYLOAD: { status: 400, errcode: 40058, message: 'invalid request parameter' },
+  INVALID_MSGTYPE: { status: 400, errcode: 40008, message: 'invalid message type' },
+  EMPTY_CONTENT: { status: 400, errcode: 44004, message: 'empty content' },
+  TOO_MANY_ARTICLES: { status: 400, errcode: 45008, message: 'too many articles' },
+  BODY_TOO_LARGE: { status: 413, errcode: 40058, message: 'request body over the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, errcode: 9900004, message: 'unsupported content-type' },
+  METHOD_NOT_ALLOWED: { status: 405, errcode: 9900003, message: 'method not allowed' },
+  UNKNOWN_PATH: { status: 404, errcode: 9900002, message: 'path not served by the firewall' },
+  // robots
+  MISSING_KEY: { status: 400, errcode: 93000, message: 'missing webhook key' },
+  UNKNOWN_ROBOT: { status: 404, errcode: 93000, message: 'unknown robot alias' },
+  // decisions
+  POLICY_REJECTED: { status: 403, errcode: 9900001, message: 'rejected by policy' },
+  RATE_LIMITED: { status: 429, errcode: 45009, message: 'api freq out of limit' },
+  // fail closed: our own parts broke, so we refuse rather than forward unchecked
+  LIMITER_UNAVAILABLE: { status: 503, errcode: 9900006, message: 'rate limiter unavailable' },
+  STORE_UNAVAILABLE: { status: 503, errcode: 9900005, message: 'approval store unavailable' },
+  BODY_ALREADY_READ: { status: 500, errcode: 9900007, message: 'request body consumed before the firewall' },
+  INTERNAL: { status: 500, errcode: 9900099, message: 'internal error' },
+  UPSTREAM_UNAVAILABLE: { status: 502, errcode: -1, message: 'upstream unavailable, retry later' },
+  // admin API
+  UNAUTHENTICATED: { status: 401, errcode: 9900010, message: 'missing or invalid bearer token' },
+  FORBIDDEN: { status: 403, errcode: 9900011, message: 'not an approver' },
+  APPROVAL_NOT_FOUND: { status: 404, errcode: 9900012, message: 'no such approval' },
+  APPROVAL_DECIDED: { status: 409, errcode: 9900013, message: 'approval already decided' },
+} as const satisfies Record<string, { status: number; errcode: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A refusal with identity: callers match on `code`, clients see `status` and `errcode`. */
+export class FirewallError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errcode: number;
+  /** Extra headers for the answer, e.g. Retry-After or Allow. */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, detail?: string, options: { errcode?: number; headers?: Record<string, string>; cause?: unknown } = {}) {
+    const entry = ERRORS[code];
+    super(detail ? `${entry.message}: ${detail}` : entry.message, { cause: options.cause });
+    this.name = 'FirewallError';
+    this.code = code;
+    this.status = entry.status;
+    this.errcode = options.errcode ?? entry.errcode;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** WeCom errcodes a policy rule may answer with when it rejects; each keeps its table status. */
+export const POLICY_ERRCODES: Record<number, ErrorCode> = {
+  40058: 'INVALID_PAYLOAD',
+  40008: 'INVALID_MSGTYPE',
+  44004: 'EMPTY_CONTENT',
+  45008: 'TOO_MANY_ARTICLES',
+  9900001: 'POLICY_REJECTED',
+};

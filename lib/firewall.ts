@@ -1,0 +1,72 @@
+import type http from 'node:http';
+import type express from 'express';
+import { loadConfigFile, resolveConfig, type FirewallConfigInput, type ResolvedConfig } from './config/load.js';
+import { PolicySet } from './policy/compile.js';
+import { Limits } from './limits/limiter.js';
+import { SqliteApprovalStore } from './approvals/sqlite-store.js';
+import { Approvals } from './approvals/service.js';
+import { createAuditLog } from './audit/audit.js';
+import { upstreamAgent } from './upstream/agent.js';
+import { UpstreamProxy } from './upstream/proxy.js';
+import { createProxyHandler } from './http/proxy-handler.js';
+import { createAdminApp } from './http/admin.js';
+
+export type FirewallOptions =
+  | { configFile: string; env?: NodeJS.ProcessEnv }
+  | { config: FirewallConfigInput; baseDir?: string; env?: NodeJS.ProcessEnv };
+
+/** An Express-mountable (or plain node:http) handler for the WeCom paths, plus its admin app. */
+export interface Firewall {
+  (req: http.IncomingMessage, res: http.ServerResponse, next?: unknown): void;
+  readonly config: ResolvedConfig;
+  /** The admin API (approvals) as an Express app, for a listener of its own; undefined without `admin:`. */
+  readonly admin?: express.Express;
+  /** true once config, policies and store are loaded and the store answers. */
+  healthy(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads and checks the configuration and policies (throwing ConfigError / PolicyError with file,
+ * line and fix), opens the approval store and audit log, and returns the handler.
+ */
+export function createFirewall(options: FirewallOptions): Firewall {
+  const config =
+    'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
+  const policies = new PolicySet(config.policies, { robots: config.robots.keys() });
+  const store = new SqliteApprovalStore(config.dataDir);
+  const audit = createAuditLog({ ...config.audit, redactor: config.redactor });
+  const limits = new Limits(config.limits, config.robots.values());
+  const agent = upstreamAgent(config.upstream);
+  const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs);
+  const approvals = new Approvals({
+    store,
+    audit,
+    limits,
+    robots: config.robots,
+    upstream: config.upstream,
+    agent,
+    timeoutMs: config.upstreamTimeoutMs,
+    ttlMs: config.approvals.ttlMs,
+    approvers: config.approvals.approvers,
+  });
+  const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy });
+  const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor }) : undefined;
+
+  let closed = false;
+  const firewall = ((req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res)) as Firewall;
+  Object.assign(firewall, {
+    config,
+    admin,
+    healthy: () => !closed && store.healthy(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      proxy.close();
+      agent.destroy();
+      await audit.close();
+      store.close();
+    },
+  });
+  return firewall;
+}

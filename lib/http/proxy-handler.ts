@@ -1,0 +1,123 @@
+import type http from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { FirewallError, POLICY_ERRCODES } from '../errors.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { PolicySet } from '../policy/compile.js';
+import type { Decision, PolicyRequest } from '../policy/types.js';
+import type { Limits } from '../limits/limiter.js';
+import type { Approvals } from '../approvals/service.js';
+import type { AuditLog, AuditRecord } from '../audit/audit.js';
+import type { UpstreamProxy } from '../upstream/proxy.js';
+import { upstreamPath } from '../upstream/agent.js';
+import { routeRequest } from '../request/route.js';
+import { readBody } from '../request/body.js';
+import { checkJsonContentType, parseMessage } from '../request/parse-message.js';
+import { parseUpload } from '../request/parse-upload.js';
+import { peerAddress, sendError, sendJson } from './respond.js';
+
+// The request path at the edge: route → robot → body → policies → limits → forward or park.
+// Everything before the forward can refuse; nothing is forwarded unless a policy allowed it.
+
+export interface ProxyHandlerDeps {
+  config: ResolvedConfig;
+  policies: () => PolicySet;
+  limits: Limits;
+  approvals: Approvals;
+  audit: AuditLog;
+  proxy: UpstreamProxy;
+}
+
+export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
+  const { config, limits, approvals, audit, proxy } = deps;
+  return (req, res) => {
+    const requestId = randomUUID();
+    res.setHeader('x-request-id', requestId);
+    const started = performance.now();
+    const caller = peerAddress(req);
+    const record: AuditRecord = { decision: 'rejected', request_id: requestId, who: caller, what: {} };
+
+    const run = async () => {
+      const routed = routeRequest(req.method ?? '', req.url ?? '/');
+      record.what.route = routed.route;
+      const robot = config.robots.get(routed.alias);
+      if (!robot) {
+        // Never echo or log the unknown alias itself: an agent may have sent a real key here.
+        record.what.robot = `unknown:${createHash('sha256').update(routed.alias).digest('hex').slice(0, 12)}`;
+        throw new FirewallError('UNKNOWN_ROBOT', 'no robot with this alias is configured');
+      }
+      record.what.robot = robot.alias;
+
+      const isSend = routed.route === 'webhook.send';
+      if (isSend) checkJsonContentType(req.headers['content-type']);
+      const body = await readBody(req, isSend ? config.limits.maxBodyBytes : config.limits.maxUploadBytes);
+      const type = routed.query.get('type');
+      const parsed = isSend
+        ? { ...parseMessage(body), contentType: 'application/json; charset=utf-8' }
+        : { ...(await parseUpload(body, req.headers['content-type'], type)), msgtype: type ?? undefined };
+      record.what.msgtype = parsed.msgtype;
+      record.what.size = parsed.canonical.length;
+      record.what.sha256 = createHash('sha256').update(parsed.canonical).digest('hex');
+
+      const policyRequest: PolicyRequest = { route: routed.route, path: routed.path, robot: robot.alias, caller, msgtype: parsed.msgtype, payload: parsed.payload };
+      const decision = decide(deps.policies(), policyRequest);
+      record.why = { rule: decision.rule, pack: decision.pack, reason: decision.reason };
+      const query = isSend ? '' : routed.query.toString();
+
+      if (decision.action === 'reject') {
+        const code = POLICY_ERRCODES[decision.errcode ?? 9900001] ?? 'POLICY_REJECTED';
+        throw new FirewallError(code, `rule ${decision.rule}: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`, { errcode: decision.errcode });
+      }
+      if (decision.action === 'approve') {
+        const approval = approvals.park({
+          requestId,
+          route: routed.route,
+          target: query ? `${routed.path}?${query}` : routed.path,
+          robot: robot.alias,
+          caller,
+          msgtype: parsed.msgtype,
+          payload: parsed.canonical,
+          contentType: parsed.contentType,
+          rule: decision.rule,
+          reason: decision.reason,
+        });
+        record.decision = 'parked';
+        record.what.approval_id = approval.id;
+        sendJson(res, 202, { errcode: 0, errmsg: 'pending approval', approval_id: approval.id, request_id: requestId });
+        return;
+      }
+      await limits.take(robot.alias, caller);
+      record.decision = 'forwarded';
+      try {
+        const result = await proxy.forward(req, res, upstreamPath(routed.path, robot.key, query), parsed.canonical, parsed.contentType);
+        record.upstream_status = result.status;
+        record.upstream_errcode = result.errcode;
+      } catch (err) {
+        record.decision = 'upstream_error';
+        throw new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
+      }
+    };
+
+    run()
+      .catch((err: unknown) => {
+        const fe = sendError(res, err, requestId, config.redactor);
+        if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' ? 'rate_limited' : 'rejected';
+        record.errcode = fe.errcode;
+        if (!record.why) record.why = { reason: fe.message };
+      })
+      .finally(() => {
+        record.latency_ms = Math.round((performance.now() - started) * 100) / 100;
+        audit.record(record);
+      });
+  };
+}
+
+/** Policies are compiled code over untrusted input: if one throws, refuse (fail closed). */
+function decide(policies: PolicySet, req: PolicyRequest): Decision {
+  try {
+    return policies.decide(req);
+  } catch (err) {
+    throw new FirewallError('INTERNAL', 'policy evaluation failed; the request was not forwarded', { cause: err });
+  }
+}

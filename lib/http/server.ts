@@ -1,0 +1,70 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createFirewall, type Firewall, type FirewallOptions } from '../firewall.js';
+import type { Listen } from '../config/load.js';
+import { sendJson } from './respond.js';
+
+export interface RunningServer {
+  firewall: Firewall;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  adminUrl?: string;
+  close(): Promise<void>;
+}
+
+/** The standalone server: the firewall plus /healthz on `listen`, the admin API on `admin.listen`. */
+export async function serve(options: FirewallOptions): Promise<RunningServer> {
+  const firewall = createFirewall(options);
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    const ok = firewall.healthy();
+    sendJson(res, ok ? 200 : 503, { ok, errcode: ok ? 0 : 9900005, errmsg: ok ? 'ok' : 'approval store unavailable' });
+  });
+  app.use(firewall);
+
+  const servers: http.Server[] = [];
+  try {
+    const proxyServer = await listen(app, firewall.config.listen);
+    servers.push(proxyServer);
+    const adminServer = firewall.admin && firewall.config.admin ? await listen(firewall.admin, firewall.config.admin.listen) : undefined;
+    if (adminServer) servers.push(adminServer);
+    return {
+      firewall,
+      url: urlOf(proxyServer),
+      adminUrl: adminServer && urlOf(adminServer),
+      close: async () => {
+        await Promise.all(servers.map(stop));
+        await firewall.close();
+      },
+    };
+  } catch (err) {
+    await Promise.all(servers.map(stop));
+    await firewall.close();
+    throw err;
+  }
+}
+
+function listen(handler: http.RequestListener, at: Listen): Promise<http.Server> {
+  const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, handler);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function stop(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function urlOf(server: http.Server): string {
+  const a = server.address() as AddressInfo;
+  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}

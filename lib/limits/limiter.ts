@@ -1,0 +1,68 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { FirewallError } from '../errors.js';
+import type { Rate } from '../config/units.js';
+import type { Robot } from '../config/load.js';
+
+// Three buckets a message must pass, global → caller → robot (rate-limiter-flexible, in memory).
+// A message refused by a later bucket gets its tokens back from the earlier ones, so a refusal
+// never spends quota. Any limiter error refuses the message (fail closed).
+
+export interface LimitsConfig {
+  global?: Rate;
+  perCaller?: Rate;
+  /** Opt-in pacing: wait up to this long for a token instead of refusing at once. 0 = off. */
+  pacingMaxWaitMs: number;
+}
+
+type Bucket = { name: string; limiter: RateLimiterMemory; key: string };
+
+const limiterFor = (rate: Rate, prefix: string) => new RateLimiterMemory({ points: rate.points, duration: rate.durationSec, keyPrefix: prefix });
+
+export class Limits {
+  private readonly global?: RateLimiterMemory;
+  private readonly perCaller?: RateLimiterMemory;
+  private readonly perRobot = new Map<string, RateLimiterMemory>();
+
+  constructor(private readonly config: LimitsConfig, robots: Iterable<Robot>) {
+    if (config.global) this.global = limiterFor(config.global, 'global');
+    if (config.perCaller) this.perCaller = limiterFor(config.perCaller, 'caller');
+    for (const r of robots) this.perRobot.set(r.alias, limiterFor(r.limit, `robot:${r.alias}`));
+  }
+
+  /** Takes one token from each bucket or throws RATE_LIMITED (with Retry-After) / LIMITER_UNAVAILABLE. */
+  async take(robot: string, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<void> {
+    const robotLimiter = this.perRobot.get(robot);
+    if (!robotLimiter) throw new FirewallError('LIMITER_UNAVAILABLE', 'no bucket for this robot');
+    const buckets: Bucket[] = [];
+    if (this.global) buckets.push({ name: 'global', limiter: this.global, key: 'all' });
+    if (this.perCaller) buckets.push({ name: 'caller', limiter: this.perCaller, key: caller });
+    buckets.push({ name: 'robot', limiter: robotLimiter, key: robot });
+
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const refused = await this.tryAll(buckets);
+      if (!refused) return;
+      const wait = Math.max(refused.msBeforeNext, 1);
+      if (Date.now() + wait > deadline) {
+        const retryAfter = Math.max(1, Math.ceil(wait / 1000));
+        throw new FirewallError('RATE_LIMITED', `${refused.name} limit reached, retry in ${retryAfter}s`, { headers: { 'Retry-After': String(retryAfter) } });
+      }
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private async tryAll(buckets: Bucket[]): Promise<{ name: string; msBeforeNext: number } | undefined> {
+    const taken: Bucket[] = [];
+    for (const b of buckets) {
+      try {
+        await b.limiter.consume(b.key);
+        taken.push(b);
+      } catch (err) {
+        await Promise.all(taken.map((t) => t.limiter.reward(t.key, 1).catch(() => undefined)));
+        if (err instanceof RateLimiterRes) return { name: b.name, msBeforeNext: err.msBeforeNext };
+        throw new FirewallError('LIMITER_UNAVAILABLE', 'rate limiter failed', { cause: err });
+      }
+    }
+    return undefined;
+  }
+}

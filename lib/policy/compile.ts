@@ -1,0 +1,221 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { addKeywords } from './keywords.js';
+import { readYaml, suggest } from '../yaml-source.js';
+import type { Action, Decision, PolicyRequest } from './types.js';
+import { packageRoot } from '../paths.js';
+
+// The format schema is published as lib/policy/policy.schema.json (editors and reviewers use it);
+// read from there so dist/ never holds a second, stale copy.
+export const POLICY_SCHEMA_PATH = join(packageRoot(), 'lib', 'policy', 'policy.schema.json');
+const policyFormat = JSON.parse(readFileSync(POLICY_SCHEMA_PATH, 'utf8')) as object;
+
+// Policy files are read, checked against the policy format and compiled once; a request is then
+// matched by set lookups and compiled ajv functions only.
+
+interface RuleFile {
+  pack?: string;
+  rules?: RuleSpec[];
+  default?: { action: Action; errcode?: number; reason: string };
+}
+interface RuleSpec {
+  name: string;
+  description: string;
+  match?: { robots?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
+  condition?: object | boolean;
+  violates?: object | boolean;
+  action: Action;
+  errcode?: number;
+  reason: string;
+}
+
+export interface CompiledRule {
+  name: string;
+  pack: string;
+  file: string;
+  description: string;
+  action: Action;
+  errcode?: number;
+  reason: string;
+  robots?: Set<string>;
+  msgtypes?: Set<string>;
+  callers?: Set<string>;
+  paths?: Set<string>;
+  /** Applies when the payload is valid (condition) or invalid (violates) against this schema. */
+  schema?: ValidateFunction;
+  when: 'always' | 'valid' | 'invalid';
+}
+
+export class PolicyError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid policy set:\n  ${problems.join('\n  ')}`);
+    this.name = 'PolicyError';
+  }
+}
+
+const formatAjv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const checkFormat = formatAjv.compile(policyFormat);
+
+export interface PolicySetOptions {
+  /** Robot aliases of the config: a rule naming any other robot is a typo that would never match. */
+  robots?: Iterable<string>;
+}
+
+/** Policy files of these paths (a directory means its *.yaml / *.yml files in name order). */
+export function policyFiles(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new PolicyError([`${p}: no such policy file or directory`]);
+    }
+    if (st.isDirectory()) {
+      files.push(...readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(p, f)));
+    } else files.push(p);
+  }
+  if (!files.length) throw new PolicyError([`no policy files in ${paths.join(', ')}`]);
+  return files;
+}
+
+export class PolicySet {
+  readonly rules: CompiledRule[];
+  readonly defaultDecision: Decision;
+  readonly files: string[];
+
+  constructor(paths: string[], options: PolicySetOptions = {}) {
+    const problems: string[] = [];
+    const rules: CompiledRule[] = [];
+    const names = new Map<string, string>();
+    const robots = options.robots ? new Set(options.robots) : undefined;
+    let defaultDecision: Decision | undefined;
+    let defaultFile = '';
+    // A fresh ajv per set, so a reload does not keep the old set's compiled schemas alive.
+    const ajv = addKeywords(new Ajv({ allErrors: false, strict: true, strictTypes: false, strictTuples: false, allowUnionTypes: true }));
+    this.files = policyFiles(paths);
+
+    for (const file of this.files) {
+      let source;
+      try {
+        source = readYaml(file);
+      } catch (err) {
+        problems.push((err as Error).message);
+        continue;
+      }
+      if (!checkFormat(source.data)) {
+        for (const e of checkFormat.errors ?? []) problems.push(`${source.locate(e.instancePath)}: ${describeFormatError(e)}`);
+        continue;
+      }
+      const doc = source.data as RuleFile;
+      const pack = doc.pack ?? basename(file).replace(/\.ya?ml$/, '');
+      (doc.rules ?? []).forEach((spec, i) => {
+        const at = (suffix = '') => `${source.locate(`/rules/${i}${suffix}`)}: rule "${spec.name}" (/rules/${i}${suffix})`;
+        if (names.has(spec.name)) problems.push(`${at('/name')}: name already used in ${names.get(spec.name)}`);
+        names.set(spec.name, file);
+        for (const r of spec.match?.robots ?? []) {
+          if (robots && !robots.has(r)) {
+            const guess = suggest(r, robots);
+            problems.push(`${at('/match/robots')}: unknown robot "${r}"${guess ? `; did you mean "${guess}"?` : ''}`);
+          }
+        }
+        if (spec.action !== 'reject' && spec.errcode !== undefined) problems.push(`${at('/errcode')}: errcode is only for action: reject`);
+        const schemaSpec = spec.condition ?? spec.violates;
+        let schema: ValidateFunction | undefined;
+        if (schemaSpec !== undefined) {
+          try {
+            schema = ajv.compile(schemaSpec);
+          } catch (err) {
+            problems.push(`${at(spec.condition !== undefined ? '/condition' : '/violates')}: invalid JSON Schema: ${(err as Error).message}`);
+          }
+        }
+        const set = (v?: string[]) => (v ? new Set(v) : undefined);
+        rules.push({
+          name: spec.name,
+          pack,
+          file,
+          description: spec.description,
+          action: spec.action,
+          errcode: spec.action === 'reject' ? (spec.errcode ?? 9900001) : undefined,
+          reason: spec.reason,
+          robots: set(spec.match?.robots),
+          msgtypes: set(spec.match?.msgtypes),
+          callers: set(spec.match?.callers),
+          paths: set(spec.match?.paths),
+          schema,
+          when: spec.condition !== undefined ? 'valid' : spec.violates !== undefined ? 'invalid' : 'always',
+        });
+      });
+      if (doc.default) {
+        if (defaultDecision) problems.push(`${source.locate('/default')}: a second default (the first is in ${defaultFile}); keep exactly one`);
+        defaultFile = file;
+        defaultDecision = {
+          action: doc.default.action,
+          rule: 'default',
+          pack,
+          reason: doc.default.reason,
+          errcode: doc.default.action === 'reject' ? (doc.default.errcode ?? 9900001) : undefined,
+        };
+      }
+    }
+    if (!defaultDecision && !problems.length) problems.push(`${this.files.join(', ')}: no default decision; add "default: {action: allow|reject|approve, reason: ...}" to one file`);
+    if (problems.length || !defaultDecision) throw new PolicyError(problems);
+    this.rules = rules;
+    this.defaultDecision = defaultDecision;
+  }
+
+  /** First matching rule wins; otherwise the explicit default. */
+  decide(req: PolicyRequest): Decision {
+    for (const rule of this.rules) {
+      const outcome = evaluate(rule, req);
+      if (outcome.applies) return decisionOf(rule, outcome.detail);
+    }
+    return this.defaultDecision;
+  }
+}
+
+export function matches(rule: CompiledRule, req: PolicyRequest): boolean {
+  return (
+    (!rule.paths || rule.paths.has(req.path)) &&
+    (!rule.robots || rule.robots.has(req.robot)) &&
+    (!rule.callers || rule.callers.has(req.caller)) &&
+    (!rule.msgtypes || (req.msgtype !== undefined && rule.msgtypes.has(req.msgtype)))
+  );
+}
+
+export function evaluate(rule: CompiledRule, req: PolicyRequest): { applies: boolean; matched: boolean; detail?: string } {
+  if (!matches(rule, req)) return { applies: false, matched: false };
+  if (!rule.schema) return { applies: true, matched: true };
+  const valid = rule.schema(req.payload) as boolean;
+  const applies = rule.when === 'valid' ? valid : !valid;
+  return { applies, matched: true, detail: !valid ? schemaFailure(rule.schema.errors) : undefined };
+}
+
+function decisionOf(rule: CompiledRule, detail?: string): Decision {
+  return {
+    action: rule.action,
+    rule: rule.name,
+    pack: rule.pack,
+    reason: rule.reason,
+    errcode: rule.errcode,
+    detail: rule.when === 'invalid' ? detail : undefined,
+  };
+}
+
+function schemaFailure(errors: ErrorObject[] | null | undefined): string | undefined {
+  const e = errors?.[0];
+  if (!e) return undefined;
+  const params = e.keyword === 'required' ? ` (${(e.params as { missingProperty: string }).missingProperty})` : '';
+  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${params}`;
+}
+
+function describeFormatError(e: ErrorObject): string {
+  if (e.keyword === 'additionalProperties') {
+    const key = (e.params as { additionalProperty: string }).additionalProperty;
+    const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+    const guess = suggest(key, known);
+    return `${e.instancePath}/${key}: unknown key "${key}"${guess ? `; did you mean "${guess}"?` : ''}`;
+  }
+  return `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`;
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import type { Ajv, KeywordDefinition } from 'ajv';
+
+// Custom JSON-Schema keywords for what plain JSON Schema cannot say about WeCom payloads.
+// Each is named for what it checks, so a reviewer can read a policy without this file.
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+// One decoded image is checked by up to three keywords; decode it once.
+let lastBase64 = '';
+let lastBytes: Buffer | null = null;
+function decodeBase64(s: string): Buffer | null {
+  if (s === lastBase64) return lastBytes;
+  lastBase64 = s;
+  lastBytes = BASE64.test(s) ? Buffer.from(s, 'base64') : null;
+  return lastBytes;
+}
+
+const MAGIC: Record<string, (b: Buffer) => boolean> = {
+  png: (b) => b.length > 8 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a,
+  jpeg: (b) => b.length > 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff,
+  amr: (b) => b.subarray(0, 6).toString('latin1') === '#!AMR\n',
+};
+
+const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+
+function collectStrings(value: unknown, out: string[], depth = 0): void {
+  if (depth > 32) return;
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) collectStrings(v, out, depth + 1);
+}
+
+export const keywords: KeywordDefinition[] = [
+  {
+    // JSON Schema's maxLength counts characters; WeCom counts UTF-8 bytes (a CJK character is 3).
+    keyword: 'maxBytes',
+    type: 'string',
+    metaSchema: { type: 'integer', minimum: 0 },
+    error: { message: (cxt) => `must NOT have more than ${cxt.schemaCode} UTF-8 bytes` },
+    validate: (max: number, data: string) => utf8Bytes(data) <= max,
+  },
+  {
+    keyword: 'minBytes',
+    type: 'string',
+    metaSchema: { type: 'integer', minimum: 0 },
+    error: { message: (cxt) => `must NOT have fewer than ${cxt.schemaCode} UTF-8 bytes` },
+    validate: (min: number, data: string) => utf8Bytes(data) >= min,
+  },
+  {
+    // A base64 string whose decoded bytes are at most this many (WeCom: image ≤ 2 MB before base64).
+    keyword: 'base64MaxBytes',
+    type: 'string',
+    metaSchema: { type: 'integer', minimum: 0 },
+    error: { message: (cxt) => `must be base64 of at most ${cxt.schemaCode} bytes` },
+    validate: (max: number, data: string) => {
+      const bytes = decodeBase64(data);
+      return bytes !== null && bytes.length <= max;
+    },
+  },
+  {
+    // A base64 string whose decoded bytes are one of these formats, told by their magic numbers.
+    keyword: 'base64Format',
+    type: 'string',
+    schemaType: 'array',
+    error: { message: (cxt) => `must be base64 of one of these formats: ${String(cxt.schema)}` },
+    validate: (formats: string[], data: string) => {
+      const bytes = decodeBase64(data);
+      return bytes !== null && formats.some((f) => MAGIC[f]?.(bytes));
+    },
+    metaSchema: { type: 'array', items: { enum: Object.keys(MAGIC) }, minItems: 1 },
+  },
+  {
+    // On an object: the md5 (hex) in property `digest` is the md5 of the base64-decoded property `data`.
+    keyword: 'md5Matches',
+    type: 'object',
+    schemaType: 'object',
+    error: { message: 'md5 must be the md5 of the decoded base64 bytes' },
+    validate: (s: { data: string; digest: string }, obj: Record<string, unknown>) => {
+      const data = obj[s.data];
+      const digest = obj[s.digest];
+      if (typeof data !== 'string' || typeof digest !== 'string') return false;
+      const bytes = decodeBase64(data);
+      return bytes !== null && createHash('md5').update(bytes).digest('hex') === digest.toLowerCase();
+    },
+    metaSchema: {
+      type: 'object',
+      required: ['data', 'digest'],
+      additionalProperties: false,
+      properties: { data: { type: 'string' }, digest: { type: 'string' } },
+    },
+  },
+  {
+    // True when any string anywhere in the value matches the regular expression: for content
+    // scanning (credentials) without listing every field of every msgtype.
+    keyword: 'anyStringMatches',
+    schemaType: 'string',
+    error: { message: (cxt) => `must contain a string matching ${String(cxt.schema)}` },
+    compile: (pattern: string) => {
+      const re = new RegExp(pattern, 'u');
+      return (data: unknown) => {
+        const strings: string[] = [];
+        collectStrings(data, strings);
+        return strings.some((s) => re.test(s));
+      };
+    },
+  },
+];
+
+export function addKeywords(ajv: Ajv): Ajv {
+  for (const k of keywords) ajv.addKeyword(k);
+  return ajv;
+}

@@ -1,0 +1,48 @@
+import { FirewallError } from '../errors.js';
+
+// Turns a webhook/send body into the payload policies see. Only the envelope is checked here
+// (UTF-8, a JSON object, msgtype and its object); the per-msgtype contract lives in policies.
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export interface ParsedMessage {
+  msgtype: string;
+  payload: Record<string, unknown>;
+  /** What is forwarded: the parsed payload serialised again, so WeCom reads exactly what policies checked
+   *  (no duplicate keys, comments or parser differentials can smuggle a second meaning past them). */
+  canonical: Buffer;
+}
+
+export function checkJsonContentType(contentType: string | undefined): void {
+  const [type = '', ...params] = (contentType ?? '').toLowerCase().split(';').map((s) => s.trim());
+  if (type !== 'application/json') throw new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
+  const charset = params.find((p) => p.startsWith('charset='));
+  if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8');
+}
+
+export function parseMessage(body: Buffer): ParsedMessage {
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new FirewallError('INVALID_PAYLOAD', 'body is not valid UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v: unknown) => {
+      if (FORBIDDEN_KEYS.has(key)) throw new FirewallError('INVALID_PAYLOAD', `key "${key}" is not allowed`);
+      return v;
+    });
+  } catch (err) {
+    if (err instanceof FirewallError) throw err;
+    throw new FirewallError('INVALID_PAYLOAD', 'body is not valid JSON');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new FirewallError('INVALID_PAYLOAD', 'body must be a JSON object');
+  const payload = value as Record<string, unknown>;
+  const { msgtype } = payload;
+  if (typeof msgtype !== 'string' || !msgtype) throw new FirewallError('INVALID_MSGTYPE', 'msgtype is missing');
+  const inner = Object.hasOwn(payload, msgtype) ? payload[msgtype] : undefined;
+  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) throw new FirewallError('INVALID_PAYLOAD', `the "${msgtype.slice(0, 40)}" object is missing`);
+  return { msgtype, payload, canonical: Buffer.from(JSON.stringify(payload), 'utf8') };
+}

@@ -1,0 +1,69 @@
+import { decodeUtf8 } from './body.js';
+import { isRecord } from './shape.js';
+import type { SimulatorState } from './state.js';
+
+// The /__sim endpoints: the Simulator API over HTTP, for a simulator running in another process.
+// They are the simulator's own, so they answer with ordinary HTTP statuses, not WeCom's style.
+
+export interface ControlAnswer {
+  status: number;
+  json: unknown;
+  headers?: Record<string, string>;
+}
+
+type Route = { method: string; handle: (query: URLSearchParams, body: Buffer | undefined, state: SimulatorState) => ControlAnswer };
+
+const ROUTES = new Map<string, Route>([
+  ['/healthz', { method: 'GET', handle: () => ({ status: 200, json: { ok: true } }) }],
+  ['/__sim/messages', { method: 'GET', handle: messages }],
+  ['/__sim/fail', { method: 'POST', handle: fail }],
+  ['/__sim/reset', { method: 'POST', handle: reset }],
+]);
+
+/** undefined when `path` is not a control endpoint. */
+export function handleControl(method: string, path: string, query: URLSearchParams, body: Buffer | undefined, state: SimulatorState): ControlAnswer | undefined {
+  const route = ROUTES.get(path);
+  if (!route) return undefined;
+  if (method !== route.method) return { status: 405, json: { ok: false, error: 'method not allowed' }, headers: { Allow: route.method } };
+  return route.handle(query, body, state);
+}
+
+/** `?key=K` filters by key; `&delivered=1` keeps only messages answered errcode 0. */
+function messages(query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  const key = query.get('key') ?? undefined;
+  const delivered = query.get('delivered') === '1';
+  return { status: 200, json: { messages: delivered ? state.delivered(key) : state.received(key) } };
+}
+
+/** Body `{"count": N, "errcode": -1}`; errcode is optional. */
+function fail(_query: URLSearchParams, body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  const request = parseJson(body);
+  if (!isRecord(request)) return badRequest('body must be a JSON object {"count": N, "errcode": E}');
+  const { count, errcode = -1 } = request;
+  if (typeof count !== 'number' || typeof errcode !== 'number') return badRequest('count and errcode must be numbers');
+  try {
+    state.faults.add(count, errcode);
+  } catch (error) {
+    return badRequest(error instanceof Error ? error.message : String(error));
+  }
+  return { status: 200, json: { ok: true } };
+}
+
+function reset(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  state.reset();
+  return { status: 200, json: { ok: true } };
+}
+
+function parseJson(body: Buffer | undefined): unknown {
+  const text = body ? decodeUtf8(body) : undefined;
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function badRequest(error: string): ControlAnswer {
+  return { status: 400, json: { ok: false, error } };
+}

@@ -1,0 +1,39 @@
+import { randomInt } from 'node:crypto';
+
+// WeCom's English errmsg for each errcode the simulator answers. Wording is informative only:
+// clients must branch on errcode.
+const MESSAGES: Record<number, string> = {
+  [-1]: 'system busy',
+  40004: 'invalid media type',
+  40006: 'invalid file size',
+  40007: 'invalid media_id',
+  40008: 'invalid message type',
+  40058: 'invalid Request Parameter',
+  44001: 'empty media data',
+  44004: 'empty content',
+  45008: 'article size out of limit',
+  45009: 'api freq out of limit',
+  93000: 'invalid webhook url',
+};
+
+export interface WeComAnswer {
+  errcode: number;
+  errmsg: string;
+  [field: string]: unknown;
+}
+
+/** `ok` on success; otherwise WeCom's shape: `<text>, hint: [<id>], from ip: <ip>, more info at <url>`. */
+export function weComAnswer(errcode: number, ip: string, detail?: string, extra: Record<string, unknown> = {}): WeComAnswer {
+  if (errcode === 0) return { errcode, errmsg: 'ok', ...extra };
+  const base = MESSAGES[errcode] ?? 'system error';
+  const text = detail ? `${detail}. ${base}` : base;
+  const errmsg = `${text}, hint: [${hint()}], from ip: ${ip}, more info at https://open.work.weixin.qq.com/devtool/query?e=${errcode}`;
+  return { errcode, errmsg, ...extra };
+}
+
+/** Real hints are 25 digits: unix seconds followed by 15 request-specific digits. */
+function hint(): string {
+  const seconds = Math.floor(Date.now() / 1000);
+  const digits = Array.from({ length: 3 }, () => String(randomInt(100_000)).padStart(5, '0')).join('');
+  return `${seconds}${digits}`;
+}

@@ -1,0 +1,132 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readBody } from './body.js';
+import { handleControl } from './control.js';
+import { keyDirectory } from './keys.js';
+import { weComAnswer } from './reply.js';
+import { SEND_PATH, SimulatorState, UPLOAD_PATH } from './state.js';
+import type { Simulator, SimulatorOptions } from './types.js';
+import { send, upload, type WebhookRequest, type WebhookResult } from './webhook.js';
+
+// Read caps. Any valid send body is under 3 MB (a 2 MB image is 2.7 MB of base64); uploads may
+// carry 20 MB plus multipart framing. Past a cap the request is refused without buffering more.
+const SEND_BODY_CAP = 4 * 1024 * 1024;
+const UPLOAD_BODY_CAP = 25 * 1024 * 1024;
+const CONTROL_BODY_CAP = 64 * 1024;
+
+const JSON_TYPE = 'application/json; charset=UTF-8';
+
+type Log = (line: string) => void;
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const host = options.host ?? '127.0.0.1';
+  const ratePerMinute = options.ratePerMinute ?? 20;
+  if (!Number.isInteger(ratePerMinute) || ratePerMinute < 0) {
+    throw new RangeError(`ratePerMinute must be a non-negative integer, got ${ratePerMinute}`);
+  }
+  const state = new SimulatorState(keyDirectory(options.keys), ratePerMinute);
+  const log: Log = options.quiet ? () => {} : (line) => process.stdout.write(`[wecom-sim] ${line}\n`);
+  const server = createServer((req, res) => void serve(req, res, state, log));
+  const port = await listen(server, options.port ?? 0, host);
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    received: (key) => state.received(key),
+    delivered: (key) => state.delivered(key),
+    failNext: (count, errcode = -1) => state.faults.add(count, errcode),
+    reset: () => state.reset(),
+    close: () => (closing ??= shutDown(server)),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function shutDown(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections(); // fetch keeps connections alive; do not wait for them to idle out
+  });
+}
+
+/** Never lets an error escape: a bug answers WeCom's "system busy" rather than crashing. */
+async function serve(req: IncomingMessage, res: ServerResponse, state: SimulatorState, log: Log): Promise<void> {
+  try {
+    await route(req, res, state, log);
+  } catch (error) {
+    if (req.destroyed && !req.complete) return; // the client went away mid-request: nobody to answer
+    log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+    if (!res.headersSent) writeJson(res, 200, weComAnswer(-1, clientIp(req)));
+    else res.destroy();
+  }
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, state: SimulatorState, log: Log): Promise<void> {
+  const { path, query } = splitUrl(req.url ?? '/');
+  if (path === SEND_PATH || path === UPLOAD_PATH) {
+    await robot(path, query, req, res, state, log);
+    return;
+  }
+  const control = handleControl(req.method ?? 'GET', path, query, await readBody(req, CONTROL_BODY_CAP), state);
+  if (control) writeJson(res, control.status, control.json, control.headers);
+  else notFound(res);
+}
+
+async function robot(path: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, state: SimulatorState, log: Log): Promise<void> {
+  const isSend = path === SEND_PATH;
+  const request: WebhookRequest = {
+    method: req.method ?? 'GET',
+    key: query.get('key') ?? '',
+    query,
+    headers: req.headers,
+    body: await readBody(req, isSend ? SEND_BODY_CAP : UPLOAD_BODY_CAP),
+    now: Date.now(),
+  };
+  const result = isSend ? send(request, state) : await upload(request, state);
+  const { errcode, detail } = result.verdict;
+  state.record({ key: request.key, path, body: result.body, raw: result.raw, at: request.now, errcode });
+  log(describe(isSend, request, result));
+  writeJson(res, 200, weComAnswer(errcode, clientIp(req), detail, result.extra));
+}
+
+/** One log line; only a key prefix is shown because the key is the robot's only credential. */
+function describe(isSend: boolean, request: WebhookRequest, result: WebhookResult): string {
+  const key = request.key ? `${request.key.slice(0, 8)}…` : '(none)';
+  const what = isSend ? `send msgtype=${msgtypeOf(result.body)}` : `upload type=${request.query.get('type') ?? '(none)'}`;
+  return `${what} key=${key} → errcode ${result.verdict.errcode}`;
+}
+
+function msgtypeOf(body: unknown): string {
+  return typeof body === 'object' && body !== null && 'msgtype' in body ? String(body.msgtype) : '(none)';
+}
+
+/** Manual split: `new URL` throws on some request targets, and the simulator must never throw. */
+function splitUrl(url: string): { path: string; query: URLSearchParams } {
+  const mark = url.indexOf('?');
+  return mark === -1 ? { path: url, query: new URLSearchParams() } : { path: url.slice(0, mark), query: new URLSearchParams(url.slice(mark + 1)) };
+}
+
+function clientIp(req: IncomingMessage): string {
+  return (req.socket.remoteAddress ?? '0.0.0.0').replace(/^::ffff:/, '');
+}
+
+function writeJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+// WeCom's front end answers paths it does not serve with a bare HTTP 404, not a JSON errcode.
+function notFound(res: ServerResponse): void {
+  const text = '404 Not Found\n';
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=UTF-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

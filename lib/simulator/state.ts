@@ -1,0 +1,40 @@
+import { FaultQueue } from './faults.js';
+import { MediaStore } from './media.js';
+import { RollingWindow } from './rate.js';
+import type { ReceivedMessage } from './types.js';
+
+export const SEND_PATH = '/cgi-bin/webhook/send';
+export const UPLOAD_PATH = '/cgi-bin/webhook/upload_media';
+
+/** Everything one simulator remembers; the in-process API and the /__sim endpoints share it. */
+export class SimulatorState {
+  readonly keyExists: (key: string) => boolean;
+  readonly rate: RollingWindow;
+  readonly media = new MediaStore();
+  readonly faults = new FaultQueue();
+  #received: ReceivedMessage[] = [];
+
+  constructor(keyExists: (key: string) => boolean, ratePerMinute: number) {
+    this.keyExists = keyExists;
+    this.rate = new RollingWindow(ratePerMinute);
+  }
+
+  record(message: ReceivedMessage): void {
+    this.#received.push(message);
+  }
+
+  received(key?: string): ReceivedMessage[] {
+    return key === undefined ? [...this.#received] : this.#received.filter((message) => message.key === key);
+  }
+
+  delivered(key?: string): ReceivedMessage[] {
+    return this.received(key).filter((message) => message.path === SEND_PATH && message.errcode === 0);
+  }
+
+  reset(): void {
+    this.#received = [];
+    this.media.clear();
+    this.rate.clear();
+    this.faults.clear();
+  }
+}

@@ -1,0 +1,76 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { SqliteApprovalStore } from '../../lib/approvals/sqlite-store.js';
+import type { NewApproval } from '../../lib/approvals/store.js';
+import { tempDir } from '../helpers.js';
+
+export const parked = (over: Partial<NewApproval> = {}): NewApproval => ({
+  requestId: 'req-1',
+  route: 'webhook.send',
+  target: '/cgi-bin/webhook/send',
+  robot: 'ops',
+  caller: '127.0.0.1',
+  msgtype: 'text',
+  payload: Buffer.from('{"msgtype":"text","text":{"content":"hi @all"}}'),
+  contentType: 'application/json; charset=utf-8',
+  rule: 'mass-mention',
+  reason: 'needs approval',
+  expiresAt: new Date(Date.now() + 60_000),
+  ...over,
+});
+
+describe('SqliteApprovalStore', () => {
+  it('parks the exact bytes with their digest and lists them as pending', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const a = store.park(parked());
+    assert.equal(a.status, 'pending');
+    assert.equal(a.sha256, createHash('sha256').update(parked().payload).digest('hex'));
+    assert.deepEqual(store.get(a.id)?.payload, parked().payload);
+    assert.deepEqual(store.pending().map((p) => p.id), [a.id]);
+    store.close();
+  });
+
+  it('decides a record once: a second decision loses', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const a = store.park(parked());
+    const first = store.decide(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() });
+    assert.equal(first?.status, 'approved');
+    assert.equal(store.decide(a.id, { who: 'bob', verdict: 'reject', at: new Date().toISOString() }), undefined);
+    assert.deepEqual(store.get(a.id)?.decisions.map((d) => d.who), ['alice']);
+    const sent = store.finish(a.id, 'sent', { status: 200, body: '{"errcode":0}' });
+    assert.equal(sent.status, 'sent');
+    // finishing again does not change a sent record
+    assert.equal(store.finish(a.id, 'failed', { status: 500, body: '' }).status, 'sent');
+    store.close();
+  });
+
+  it('expires a pending record past its expiry; an expired record cannot be approved', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const a = store.park(parked({ expiresAt: new Date(Date.now() - 1) }));
+    assert.equal(store.decide(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() }), undefined);
+    assert.equal(store.expire(), 1);
+    assert.equal(store.get(a.id)?.status, 'expired');
+    assert.deepEqual(store.pending(), []);
+    store.close();
+  });
+
+  it('keeps a parked record across kill -9 of the process that parked it', async () => {
+    const dir = tempDir();
+    const child = fileURLToPath(new URL('./park-and-hang.js', import.meta.url));
+    const proc = spawn(process.execPath, [child, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const id = await new Promise<string>((resolve, reject) => {
+      proc.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+      proc.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+    });
+    proc.kill('SIGKILL');
+    await new Promise((r) => proc.once('exit', r));
+    const store = new SqliteApprovalStore(dir);
+    const a = store.get(id);
+    assert.equal(a?.status, 'pending');
+    assert.equal(a?.payload.toString(), parked().payload.toString());
+    store.close();
+  });
+});

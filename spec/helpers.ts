@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { serve, type RunningServer } from '../lib/http/server.js';
+import { startSimulator, type Simulator } from '../lib/simulator/index.js';
+import type { FirewallConfigInput } from '../lib/config/load.js';
+
+export const ADMIN_SECRET = 'spec-admin-secret-0123456789abcdef0123456789';
+
+export function tempDir(prefix = 'wf-spec-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface Stack {
+  sim: Simulator;
+  server: RunningServer;
+  /** The real webhook key of each robot alias. */
+  keys: Record<string, string>;
+  dataDir: string;
+  send(alias: string, body: unknown, init?: { headers?: Record<string, string>; raw?: string | Buffer; method?: string; path?: string }): Promise<Answer>;
+  admin(method: string, path: string, token?: string, body?: unknown): Promise<Answer>;
+  token(sub: string, options?: { expiresIn?: string; secret?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown> & { errcode?: number; errmsg?: string };
+  text: string;
+}
+
+export async function answerOf(res: Response): Promise<Answer> {
+  const text = await res.text();
+  let json = {};
+  try {
+    json = JSON.parse(text) as object;
+  } catch {
+    /* not JSON: tests assert on status */
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Simulator + real firewall server on ephemeral ports, robots "ops" and "team" (plus any in `config.robots`). */
+export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}): Promise<Stack> {
+  const aliases = ['ops', 'team', ...Object.keys(config.robots ?? {})];
+  const keys: Record<string, string> = Object.fromEntries(aliases.map((a) => [a, randomUUID()]));
+  const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET };
+  for (const a of aliases) env[`KEY_${a.replace(/\W/g, '_').toUpperCase()}`] = keys[a];
+  const sim = await startSimulator({ keys: Object.values(keys), quiet: true, ...simOptions });
+  const dataDir = tempDir();
+  const robots: FirewallConfigInput['robots'] = {};
+  for (const a of aliases) robots[a] = { ...config.robots?.[a], key: `\${env:KEY_${a.replace(/\W/g, '_').toUpperCase()}}` };
+  const server = await serve({
+    config: {
+      listen: '127.0.0.1:0',
+      upstream: sim.url,
+      dataDir,
+      admin: { listen: '127.0.0.1:0', jwtSecret: '${env:SPEC_ADMIN_SECRET}' },
+      approvals: { approvers: ['alice', 'bob'] },
+      ...config,
+      robots,
+    },
+    env,
+  }).catch(async (err: unknown) => {
+    await sim.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
+  const stack: Stack = {
+    sim,
+    server,
+    keys,
+    dataDir,
+    async send(alias, body, init = {}) {
+      const path = init.path ?? '/cgi-bin/webhook/send';
+      const res = await fetch(`${server.url}${path}?key=${encodeURIComponent(alias)}`, {
+        method: init.method ?? 'POST',
+        headers: { 'content-type': 'application/json', ...init.headers },
+        body: init.method === 'GET' ? undefined : typeof init.raw === 'string' || init.raw === undefined ? (init.raw ?? JSON.stringify(body)) : new Uint8Array(init.raw),
+      });
+      return answerOf(res);
+    },
+    async admin(method, path, token, body) {
+      const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(`${server.adminUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      return answerOf(res);
+    },
+    token: (sub, options = {}) => mintToken(sub, options),
+    async close() {
+      await server.close();
+      await sim.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+export function mintToken(sub: string, options: { expiresIn?: string; secret?: string } = {}): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(new TextEncoder().encode(options.secret ?? ADMIN_SECRET));
+}
+
+export const text = (content: string, extra: Record<string, unknown> = {}) => ({ msgtype: 'text', text: { content, ...extra } });

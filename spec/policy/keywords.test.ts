@@ -1,0 +1,82 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
+import { Ajv } from 'ajv';
+import { addKeywords } from '../../lib/policy/keywords.js';
+
+const ajv = addKeywords(new Ajv({ strict: true, strictTypes: false }));
+const check = (schema: object, data: unknown) => ajv.validate(schema, data);
+
+/** A real 1×1 PNG, built from its chunks. */
+export function tinyPng(): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(1, 0);
+  ihdr.writeUInt32BE(1, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(Buffer.from([0, 255, 0, 0]))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+describe('custom keywords', () => {
+  it('maxBytes / minBytes count UTF-8 bytes, not characters', () => {
+    assert.equal(check({ maxBytes: 6 }, '一二'), true);
+    assert.equal(check({ maxBytes: 6 }, '一二三'), false); // 3 characters, 9 bytes
+    assert.equal(check({ maxLength: 6 }, '一二三'), true); // what plain JSON Schema would have allowed
+    assert.equal(check({ minBytes: 1 }, ''), false);
+  });
+
+  it('base64MaxBytes measures the decoded size and refuses invalid base64', () => {
+    const b64 = Buffer.alloc(100).toString('base64');
+    assert.equal(check({ base64MaxBytes: 100 }, b64), true);
+    assert.equal(check({ base64MaxBytes: 99 }, b64), false);
+    assert.equal(check({ base64MaxBytes: 100 }, 'not*base64'), false);
+  });
+
+  it('base64Format tells PNG and JPEG by their magic numbers', () => {
+    const png = tinyPng().toString('base64');
+    assert.equal(check({ base64Format: ['png'] }, png), true);
+    assert.equal(check({ base64Format: ['jpeg'] }, png), false);
+    assert.equal(check({ base64Format: ['png', 'jpeg'] }, Buffer.from('GIF89a....').toString('base64')), false);
+    assert.throws(() => ajv.compile({ base64Format: ['bmp'] }));
+  });
+
+  it('md5Matches compares the md5 of the decoded bytes, case-insensitively', () => {
+    const png = tinyPng();
+    const md5 = createHash('md5').update(png).digest('hex');
+    const schema = { md5Matches: { data: 'base64', digest: 'md5' } };
+    assert.equal(check(schema, { base64: png.toString('base64'), md5 }), true);
+    assert.equal(check(schema, { base64: png.toString('base64'), md5: md5.toUpperCase() }), true);
+    assert.equal(check(schema, { base64: png.toString('base64'), md5: '0'.repeat(32) }), false);
+    assert.equal(check(schema, { base64: png.toString('base64') }), false);
+  });
+
+  it('anyStringMatches finds a string at any depth', () => {
+    const schema = { anyStringMatches: 'AKIA[0-9A-Z]{16}' };
+    assert.equal(check(schema, { a: [{ b: { c: 'key AKIAIOSFODNN7EXAMPLE' } }] }), true);
+    assert.equal(check(schema, { a: [{ b: { c: 'nothing here' } }], n: 5 }), false);
+  });
+});
