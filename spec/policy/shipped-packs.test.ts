@@ -129,6 +129,8 @@ const CREDENTIALS: Record<string, string[]> = {
     '服务器私钥如下：\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ',
     '-----BEGIN ENCRYPTED PRIVATE KEY-----',
     '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF...',
+    '---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nComment: "rsa-key-20240101"',
+    'PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none',
   ],
   'guard.credential.aws-access-key': ['use AKIAIOSFODNN7EXAMPLE to log in', 'aws_session: ASIAY34FZKBOKMUTVV7A', '密钥AKIAIOSFODNN7EXAMPLE请勿外传'],
   'guard.credential.aliyun-access-key': ['AccessKeyId=LTAI5tQ8rN3xY7vK2mP9wJ4h', '阿里云 AK：LTAI4GFuxB8mGcKz3qRqYyRv'],
