@@ -1,6 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import winston from 'winston';
+
+const MESSAGE = Symbol.for('message'); // winston's key for the formatted line
 import type { Redactor } from '../config/secrets.js';
+import { BatchedFileTransport } from './batched-file.js';
 
 // One JSON line per decision. Records are built from aliases, rule names and digests, never from
 // keys or tokens; the redactor runs over every line anyway, as a second guard.
@@ -28,24 +31,22 @@ export interface AuditLog {
 export function createAuditLog(options: { enabled: boolean; dir: string; redactor: Redactor }): AuditLog {
   if (!options.enabled) return { record() {}, close: async () => {} };
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
-  const redact = winston.format((info) => {
-    const line = options.redactor.redact(JSON.stringify(info));
-    return line === JSON.stringify(info) ? info : (JSON.parse(line) as typeof info);
+  // The line is serialised once, by us: records are plain data, so JSON.stringify is enough, and
+  // redaction runs over the final text.
+  const line = winston.format((info) => {
+    (info as Record<symbol, unknown>)[MESSAGE] = options.redactor.redact(JSON.stringify((info as unknown as { record: AuditRecord & { when: string } }).record));
+    return info;
   });
-  const transport = new winston.transports.File({ filename: `${options.dir}/audit.log` });
-  const logger = winston.createLogger({
-    level: 'info',
-    format: winston.format.combine(redact(), winston.format.json()),
-    transports: [transport],
-  });
+  const file = new BatchedFileTransport(`${options.dir}/audit.log`);
+  const logger = winston.createLogger({ level: 'info', format: line(), transports: [file] });
   return {
     record(entry) {
-      logger.info({ when: new Date().toISOString(), ...entry } as unknown as winston.LogEntry);
+      logger.log({ level: 'info', message: '', record: { when: new Date().toISOString(), ...entry } });
     },
-    close: () =>
-      new Promise((resolve) => {
-        logger.on('finish', () => resolve());
-        logger.end();
-      }),
+    close: async () => {
+      await new Promise((resolve) => setImmediate(resolve)); // let winston hand over the last lines
+      await file.drain();
+      logger.close();
+    },
   };
 }

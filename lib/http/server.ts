@@ -1,6 +1,5 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { createFirewall, type Firewall, type FirewallOptions } from '../firewall.js';
 import type { Listen } from '../config/load.js';
 import { sendJson } from './respond.js';
@@ -16,13 +15,14 @@ export interface RunningServer {
 /** The standalone server: the firewall plus /healthz on `listen`, the admin API on `admin.listen`. */
 export async function serve(options: FirewallOptions): Promise<RunningServer> {
   const firewall = createFirewall(options);
-  const app = express();
-  app.disable('x-powered-by');
-  app.get('/healthz', (_req, res) => {
-    const ok = firewall.healthy();
-    sendJson(res, ok ? 200 : 503, { ok, errcode: ok ? 0 : 9900005, errmsg: ok ? 'ok' : 'approval store unavailable' });
-  });
-  app.use(firewall);
+  // The proxy listener is plain node:http: the firewall handler needs no router, and the forward
+  // path is measured against http-proxy alone (bench/). Express serves the admin API and embedders.
+  const app: http.RequestListener = (req, res) => {
+    if (req.url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const ok = firewall.healthy();
+      sendJson(res, ok ? 200 : 503, { ok, errcode: ok ? 0 : 9900005, errmsg: ok ? 'ok' : 'approval store unavailable' });
+    } else firewall(req, res);
+  };
 
   const servers: http.Server[] = [];
   try {

@@ -4,47 +4,80 @@ import httpProxy from 'http-proxy';
 import { errcodeOf } from './send.js';
 import { basePath } from './agent.js';
 
-// The live forward path: http-proxy streams the upstream's answer back to the agent unchanged
-// (status, headers, body), while a tap keeps the first bytes to read WeCom's errcode for the audit.
+// The live forward path. http-proxy sends the checked body upstream over keep-alive sockets; the
+// answer (status, headers, body) is relayed to the agent unchanged but for hop-by-hop headers, and
+// WeCom's errcode is read from it for the audit. WeCom's answers are small JSON, so they are
+// buffered and written in one go; anything past BUFFER_LIMIT is streamed through as it comes.
 
-const TAP_LIMIT = 64 * 1024;
+const BUFFER_LIMIT = 1024 * 1024;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 export interface ForwardResult {
   status: number;
   errcode?: number;
 }
 
+type Pending = { resolve: (r: ForwardResult) => void; reject: (e: Error) => void };
+
 export class UpstreamProxy {
   private readonly proxy: httpProxy;
-  private readonly taps = new WeakMap<http.IncomingMessage, (r: ForwardResult) => void>();
+  private readonly pending = new WeakMap<http.IncomingMessage, Pending>();
+  private readonly base: string;
+  private readonly port: string;
 
   constructor(private readonly upstream: URL, agent: http.Agent, timeoutMs: number) {
-    this.proxy = httpProxy.createProxyServer({ agent, changeOrigin: true, xfwd: false, proxyTimeout: timeoutMs, timeout: timeoutMs });
-    this.proxy.on('proxyRes', (proxyRes, req) => {
-      const done = this.taps.get(req);
-      if (!done) return;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      proxyRes.on('data', (c: Buffer) => {
-        if (size < TAP_LIMIT) chunks.push(c), (size += c.length);
-      });
-      proxyRes.on('end', () => done({ status: proxyRes.statusCode ?? 0, errcode: errcodeOf(Buffer.concat(chunks)) }));
-    });
+    this.base = basePath(upstream);
+    this.port = upstream.port || (upstream.protocol === 'https:' ? '443' : '80');
+    this.proxy = httpProxy.createProxyServer({ agent, changeOrigin: true, xfwd: false, proxyTimeout: timeoutMs, selfHandleResponse: true });
+    this.proxy.on('proxyRes', (proxyRes, req, res) => this.relay(proxyRes, res, this.pending.get(req)));
   }
 
   /**
-   * Sends `body` to `path` (which carries the real key) and pipes the answer to `res`. The agent's own
+   * Sends `body` to `path` (which carries the real key) and relays the answer to `res`. The agent's own
    * headers are replaced: WeCom gets only what it needs, nothing the agent or a caller token put there.
    */
   forward(req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer, contentType: string): Promise<ForwardResult> {
     return new Promise((resolve, reject) => {
-      this.taps.set(req, resolve);
+      this.pending.set(req, { resolve, reject });
       req.headers = { 'content-type': contentType, 'content-length': String(body.length), accept: 'application/json' };
-      this.proxy.web(req, res, { target: `${this.upstream.origin}${basePath(this.upstream)}${path}`, ignorePath: true, buffer: Readable.from([body]) }, (err) => {
-        this.taps.delete(req);
-        reject(err);
-      });
+      // Readable.from() would go through async iteration; a pushed stream is a plain buffer hand-off.
+      const buffer = new Readable({ read() {} });
+      buffer.push(body);
+      buffer.push(null);
+      const target = { protocol: this.upstream.protocol, host: this.upstream.host, hostname: this.upstream.hostname, port: this.port, path: this.base + path };
+      this.proxy.web(req, res, { target: target as unknown as httpProxy.ProxyTargetUrl, ignorePath: true, buffer }, (err) => reject(err));
     });
+  }
+
+  private relay(proxyRes: http.IncomingMessage, res: http.ServerResponse, pending?: Pending): void {
+    const status = proxyRes.statusCode ?? 502;
+    const headers: http.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(proxyRes.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let streaming = false;
+    proxyRes.on('data', (chunk: Buffer) => {
+      if (streaming) return void res.write(chunk);
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > BUFFER_LIMIT) {
+        streaming = true;
+        res.writeHead(status, headers);
+        for (const c of chunks.splice(0)) res.write(c);
+      }
+    });
+    proxyRes.on('end', () => {
+      if (streaming) {
+        res.end();
+        return pending?.resolve({ status });
+      }
+      const body = Buffer.concat(chunks, size);
+      headers['content-length'] = body.length;
+      res.writeHead(status, headers);
+      res.end(body);
+      pending?.resolve({ status, errcode: errcodeOf(body) });
+    });
+    proxyRes.on('error', (err) => pending?.reject(err));
   }
 
   close(): void {
