@@ -31,6 +31,8 @@ export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) 
 
 export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
   const { config, limits, approvals, audit, proxy } = deps;
+  // The upstream send path of each robot, built once: it carries the real key.
+  const sendPaths = new Map([...config.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)]));
   return (req, res) => {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
@@ -90,7 +92,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
       await limits.take(robot.alias, caller);
       record.decision = 'forwarded';
       try {
-        const result = await proxy.forward(req, res, upstreamPath(routed.path, robot.key, query), parsed.canonical, parsed.contentType);
+        const path = isSend ? sendPaths.get(robot.alias)! : upstreamPath(routed.path, robot.key, query);
+        const result = await proxy.forward(req, res, path, parsed.canonical, parsed.contentType);
         record.upstream_status = result.status;
         record.upstream_errcode = result.errcode;
       } catch (err) {

@@ -14,6 +14,31 @@ export interface ParsedMessage {
   canonical: Buffer;
 }
 
+/** WeCom payloads are a few levels deep; anything deeper is refused rather than walked. */
+export const MAX_DEPTH = 16;
+
+/**
+ * Refuses keys that could pollute prototypes where the payload is merged later (escaped spellings
+ * such as "\u005f_proto__" included: this runs on the parsed keys), and nesting past MAX_DEPTH.
+ * Iterative, so hostile nesting cannot exhaust the stack.
+ */
+function checkShape(root: unknown): void {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) throw new FirewallError('INVALID_PAYLOAD', `nested deeper than ${MAX_DEPTH} levels`);
+    if (Array.isArray(value)) {
+      for (const v of value) stack.push([v, depth + 1]);
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) throw new FirewallError('INVALID_PAYLOAD', `key "${key}" is not allowed`);
+      stack.push([(value as Record<string, unknown>)[key], depth + 1]);
+    }
+  }
+}
+
 export function checkJsonContentType(contentType: string | undefined): void {
   const [type = '', ...params] = (contentType ?? '').toLowerCase().split(';').map((s) => s.trim());
   if (type !== 'application/json') throw new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
@@ -30,14 +55,11 @@ export function parseMessage(body: Buffer): ParsedMessage {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text, (key, v: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) throw new FirewallError('INVALID_PAYLOAD', `key "${key}" is not allowed`);
-      return v;
-    });
-  } catch (err) {
-    if (err instanceof FirewallError) throw err;
+    value = JSON.parse(text);
+  } catch {
     throw new FirewallError('INVALID_PAYLOAD', 'body is not valid JSON');
   }
+  checkShape(value);
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new FirewallError('INVALID_PAYLOAD', 'body must be a JSON object');
   const payload = value as Record<string, unknown>;
   const { msgtype } = payload;

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { errcodeOf } from './send.js';
 import { basePath } from './agent.js';
@@ -40,10 +40,9 @@ export class UpstreamProxy {
     return new Promise((resolve, reject) => {
       this.pending.set(req, { resolve, reject });
       req.headers = { 'content-type': contentType, 'content-length': String(body.length), accept: 'application/json' };
-      // Readable.from() would go through async iteration; a pushed stream is a plain buffer hand-off.
-      const buffer = new Readable({ read() {} });
-      buffer.push(body);
-      buffer.push(null);
+      // http-proxy only calls buffer.pipe(proxyReq): hand it the whole body in one write, without
+      // building a stream per request.
+      const buffer = { pipe: (dest: http.ClientRequest) => dest.end(body) } as unknown as Readable;
       const target = { protocol: this.upstream.protocol, host: this.upstream.host, hostname: this.upstream.hostname, port: this.port, path: this.base + path };
       this.proxy.web(req, res, { target: target as unknown as httpProxy.ProxyTargetUrl, ignorePath: true, buffer }, (err) => reject(err));
     });

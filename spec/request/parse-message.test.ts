@@ -27,6 +27,9 @@ describe('parseMessage', () => {
     ['msgtype object is a string', Buffer.from('{"msgtype":"text","text":"hi"}'), 40058],
     ['msgtype naming an inherited property', Buffer.from('{"msgtype":"toString"}'), 40058],
     ['__proto__ key', Buffer.from('{"msgtype":"text","text":{"content":"hi"},"__proto__":{"admin":true}}'), 40058],
+    ['an escaped __proto__ key', Buffer.from('{"msgtype":"text","text":{"content":"hi"},"\\u005f_proto__":{"admin":true}}'), 40058],
+    ['nesting deeper than 16 levels', Buffer.from(`{"msgtype":"text","text":{"content":"hi","x":${'['.repeat(20)}${']'.repeat(20)}}}`), 40058],
+    ['hostile nesting', Buffer.from(`{"msgtype":"text","text":{"content":"hi","x":${'['.repeat(100000)}${']'.repeat(100000)}}}`), 40058],
     ['nested constructor key', Buffer.from('{"msgtype":"text","text":{"content":"hi","constructor":{"prototype":{}}}}'), 40058],
   ];
   for (const [name, body, errcode] of cases) {
