@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   };
   const results: Record<string, Array<Awaited<ReturnType<typeof load>>>> = { 'http-proxy alone': [], 'wecom-firewall': [] };
   try {
-    for (const [name, url] of Object.entries(targets)) await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, connections: CONNECTIONS, duration: 2 }); // warm up
+    for (const url of Object.values(targets)) await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, connections: CONNECTIONS, duration: 2 }); // warm up
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 ? Object.entries(targets) : Object.entries(targets).reverse();
       for (const [name, url] of order) {

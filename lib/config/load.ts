@@ -1,7 +1,7 @@
 import { isAbsolute, dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema } from './schema.js';
-import { Redactor, SecretError, resolveSecret } from './secrets.js';
+import { Redactor, resolveSecret } from './secrets.js';
 import { parseDuration, parseRate, parseSize, type Rate } from './units.js';
 import { readYaml, suggest } from '../yaml-source.js';
 import { shippedPoliciesDir } from '../paths.js';
@@ -62,7 +62,7 @@ export function resolveConfig(
   input: unknown,
   options: { file?: string; baseDir?: string; env?: NodeJS.ProcessEnv; locate?: (pointer: string) => string } = {},
 ): ResolvedConfig {
-  const where = options.locate ?? ((p: string) => options.file ?? 'config');
+  const where: (pointer: string) => string = options.locate ?? (() => options.file ?? 'config');
   if (!validate(input)) throw new ConfigError(describe(validate.errors ?? []).map(([p, msg]) => `${where(p)}: ${p || '/'}: ${msg}`));
   const c = input as FirewallConfigInput;
   const baseDir = options.baseDir ?? process.cwd();

@@ -4,23 +4,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { SqliteApprovalStore } from '../../lib/approvals/sqlite-store.js';
-import type { NewApproval } from '../../lib/approvals/store.js';
+import { parked } from './fixtures.js';
 import { tempDir } from '../helpers.js';
-
-export const parked = (over: Partial<NewApproval> = {}): NewApproval => ({
-  requestId: 'req-1',
-  route: 'webhook.send',
-  target: '/cgi-bin/webhook/send',
-  robot: 'ops',
-  caller: '127.0.0.1',
-  msgtype: 'text',
-  payload: Buffer.from('{"msgtype":"text","text":{"content":"hi @all"}}'),
-  contentType: 'application/json; charset=utf-8',
-  rule: 'mass-mention',
-  reason: 'needs approval',
-  expiresAt: new Date(Date.now() + 60_000),
-  ...over,
-});
 
 describe('SqliteApprovalStore', () => {
   it('parks the exact bytes with their digest and lists them as pending', () => {

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { describe, it } from 'node:test';
 import { PolicySet } from '../../lib/policy/compile.js';
 import { packageRoot } from '../../lib/paths.js';
 import type { Action, PolicyRequest } from '../../lib/policy/types.js';
+import { md5, PNG_MAGIC, tinyPng } from '../fixtures/images.js';
 
 // The shipped policy packs (policies/*.yaml), decided through the real engine. Every case asserts
 // the action, the deciding rule and the errcode only: reasons are wording for people and may change.
@@ -56,42 +55,8 @@ const text = (content: unknown, extra: Record<string, unknown> = {}) => send({ m
 const markdown = (content: unknown) => send({ msgtype: 'markdown', markdown: { content } });
 const markdownV2 = (content: unknown) => send({ msgtype: 'markdown_v2', markdown_v2: { content } });
 
-const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
 const image = (bytes: Buffer, digest = md5(bytes)) => send({ msgtype: 'image', image: { base64: bytes.toString('base64'), md5: digest } });
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** A real, decodable 1×1 red RGBA PNG. */
-function tinyPng(): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(1, 0);
-  header.writeUInt32BE(1, 4);
-  header.set([8, 6, 0, 0, 0], 8);
-  return Buffer.concat([
-    PNG_MAGIC,
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', deflateSync(Buffer.from([0, 0xff, 0, 0, 0xff]))),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-/** PNG magic followed by `size - 8` more bytes (policies look at magic numbers and sizes only). */
 const pngOfSize = (size: number) => Buffer.concat([PNG_MAGIC, Buffer.alloc(size - PNG_MAGIC.length, 0x42)]);
 const TINY_JPEG = Buffer.from('ffd8ffe000104a46494600010100000100010000ffd9', 'hex');
 const TINY_GIF = Buffer.from('474946383961010001000000002c00000000010001000002024401003b', 'hex');

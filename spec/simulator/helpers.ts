@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { crc32, deflateSync } from 'node:zlib';
 import type { Simulator } from '../../lib/simulator/index.js';
 
 export const KEY = '693a91f6-7a0c-4bc4-97a0-0ec2a1fa5aaa';
@@ -37,30 +35,4 @@ export function text(content: string): unknown {
   return { msgtype: 'text', text: { content } };
 }
 
-export function md5(bytes: Uint8Array): string {
-  return createHash('md5').update(bytes).digest('hex');
-}
-
-/** A real 1×1 RGBA PNG, built chunk by chunk. */
-export function tinyPng(): Buffer {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(1, 0); // width
-  header.writeUInt32BE(1, 4); // height
-  header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA, default compression/filter, no interlace
-  const pixels = deflateSync(Buffer.from([0, 0xff, 0x00, 0x00, 0xff])); // filter byte + one red pixel
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', header),
-    pngChunk('IDAT', pixels),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData));
-  return Buffer.concat([length, typeAndData, crc]);
-}
+export { md5, tinyPng } from '../fixtures/images.js';
