@@ -10,6 +10,7 @@ import { upstreamAgent } from './upstream/agent.js';
 import { UpstreamProxy } from './upstream/proxy.js';
 import { createProxyHandler } from './http/proxy-handler.js';
 import { createAdminApp } from './http/admin.js';
+import { createLogger } from './log.js';
 
 export type FirewallOptions =
   | { configFile: string; env?: NodeJS.ProcessEnv }
@@ -33,6 +34,7 @@ export interface Firewall {
 export function createFirewall(options: FirewallOptions): Firewall {
   const config =
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
+  const log = createLogger(config.logLevel, config.redactor);
   const policies = new PolicySet(config.policies, { robots: config.robots.keys() });
   const store = new SqliteApprovalStore(config.dataDir);
   const audit = createAuditLog({ ...config.audit, redactor: config.redactor });
@@ -50,8 +52,11 @@ export function createFirewall(options: FirewallOptions): Firewall {
     ttlMs: config.approvals.ttlMs,
     approvers: config.approvals.approvers,
   });
-  const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy });
-  const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor }) : undefined;
+  if (!config.admin && policies.rules.some((r) => r.action === 'approve' || policies.defaultDecision.action === 'approve')) {
+    log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
+  }
+  const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy, log });
+  const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor, log }) : undefined;
 
   let closed = false;
   const firewall = ((req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res)) as Firewall;

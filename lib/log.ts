@@ -5,7 +5,10 @@ import type { Redactor } from './config/secrets.js';
 export function createLogger(level: string, redactor?: Redactor): winston.Logger {
   const redact = winston.format((info) => {
     if (!redactor) return info;
-    return JSON.parse(redactor.redact(JSON.stringify(info))) as typeof info;
+    const redacted = JSON.parse(redactor.redact(JSON.stringify(info))) as typeof info;
+    // winston routes by symbol-keyed fields (level, splat), which JSON drops: carry them over.
+    for (const sym of Object.getOwnPropertySymbols(info)) (redacted as unknown as Record<symbol, unknown>)[sym] = (info as unknown as Record<symbol, unknown>)[sym];
+    return redacted;
   });
   return winston.createLogger({
     level,

@@ -34,7 +34,7 @@ export async function runDemo(port: number): Promise<{ close(): Promise<void> }>
   }
   const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt().setExpirationTime('8h').sign(new TextEncoder().encode(adminSecret));
   const base = `${server.url}/cgi-bin/webhook/send?key=demo-team`;
-  const post = (body: object) => `curl -s -X POST '${base}' -H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`;
+  const post = (body: object) => `curl -s -w ' [HTTP %{http_code}]\\n' -X POST '${base}' -H 'Content-Type: application/json' -d '${JSON.stringify(body)}'`;
   process.stdout.write(`
 wecom-firewall demo
   firewall  ${server.url}   (GET /healthz)

@@ -4,6 +4,7 @@ import { FirewallError } from '../errors.js';
 import type { Approvals } from '../approvals/service.js';
 import type { Approval } from '../approvals/store.js';
 import type { Redactor } from '../config/secrets.js';
+import type { Logger } from 'winston';
 import { authenticate } from './auth.js';
 import { sendError, sendJson } from './respond.js';
 
@@ -14,6 +15,7 @@ export interface AdminDeps {
   approvals: Approvals;
   jwtSecret: Uint8Array;
   redactor: Redactor;
+  log: Logger;
 }
 
 type Locals = { requestId: string; sub: string };
@@ -71,7 +73,8 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     const type = (err as { type?: string }).type;
     const mapped =
       type === 'entity.too.large' ? new FirewallError('BODY_TOO_LARGE') : type?.startsWith('entity.') || type?.startsWith('encoding.') || type?.startsWith('charset.') ? new FirewallError('INVALID_PAYLOAD', 'body must be a JSON object') : err;
-    sendError(res, mapped, res.locals.requestId ?? randomUUID(), deps.redactor);
+    const fe = sendError(res, mapped, res.locals.requestId ?? randomUUID(), deps.redactor);
+    if (fe.status >= 500) deps.log.error('admin request failed', { request_id: res.locals.requestId, code: fe.code, cause: String(fe.cause ?? '') });
   });
   return app;
 }

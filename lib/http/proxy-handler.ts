@@ -8,6 +8,7 @@ import type { Limits } from '../limits/limiter.js';
 import type { Approvals } from '../approvals/service.js';
 import type { AuditLog, AuditRecord } from '../audit/audit.js';
 import type { UpstreamProxy } from '../upstream/proxy.js';
+import type { Logger } from 'winston';
 import { upstreamPath } from '../upstream/agent.js';
 import { routeRequest } from '../request/route.js';
 import { readBody } from '../request/body.js';
@@ -25,12 +26,13 @@ export interface ProxyHandlerDeps {
   approvals: Approvals;
   audit: AuditLog;
   proxy: UpstreamProxy;
+  log: Logger;
 }
 
 export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
-  const { config, limits, approvals, audit, proxy } = deps;
+  const { config, limits, approvals, audit, proxy, log } = deps;
   // The upstream send path of each robot, built once: it carries the real key.
   const sendPaths = new Map([...config.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)]));
   return (req, res) => {
@@ -105,6 +107,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
     run()
       .catch((err: unknown) => {
         const fe = sendError(res, err, requestId, config.redactor);
+        // Our own failures are logged with their cause; the agent's answer carries only the code.
+        if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });
         if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' ? 'rate_limited' : 'rejected';
         record.errcode = fe.errcode;
         if (!record.why) record.why = { reason: fe.message };
