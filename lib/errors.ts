@@ -23,6 +23,8 @@ export const ERRORS = {
   // fail closed: our own parts broke, so we refuse rather than forward unchecked
   LIMITER_UNAVAILABLE: { status: 503, errcode: 9900006, message: 'rate limiter unavailable' },
   STORE_UNAVAILABLE: { status: 503, errcode: 9900005, message: 'approval store unavailable' },
+  AUDIT_UNAVAILABLE: { status: 503, errcode: 9900008, message: 'audit log unavailable' },
+  TOO_MANY_PENDING: { status: 429, errcode: 45009, message: 'too many messages waiting for approval' },
   BODY_ALREADY_READ: { status: 500, errcode: 9900007, message: 'request body consumed before the firewall' },
   INTERNAL: { status: 500, errcode: 9900099, message: 'internal error' },
   UPSTREAM_UNAVAILABLE: { status: 502, errcode: -1, message: 'upstream unavailable, retry later' },

@@ -37,7 +37,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const log = createLogger(config.logLevel, config.redactor);
   const policies = new PolicySet(config.policies, { robots: config.robots.keys() });
   const store = new SqliteApprovalStore(config.dataDir);
-  const audit = createAuditLog({ ...config.audit, redactor: config.redactor });
+  const audit = createAuditLog({ ...config.audit, redactor: config.redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
   const limits = new Limits(config.limits, config.robots.values());
   const agent = upstreamAgent(config.upstream);
   const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs);
@@ -51,6 +51,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
     timeoutMs: config.upstreamTimeoutMs,
     ttlMs: config.approvals.ttlMs,
     approvers: config.approvals.approvers,
+    maxPending: config.approvals.maxPending,
   });
   if (!config.admin && policies.rules.some((r) => r.action === 'approve' || policies.defaultDecision.action === 'approve')) {
     log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
@@ -63,7 +64,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
   Object.assign(firewall, {
     config,
     admin,
-    healthy: () => !closed && store.healthy(),
+    healthy: () => !closed && audit.healthy() && store.healthy(),
     close: async () => {
       if (closed) return;
       closed = true;

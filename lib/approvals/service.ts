@@ -22,6 +22,8 @@ export interface ApprovalDeps {
   timeoutMs: number;
   ttlMs: number;
   approvers: string[];
+  /** Park no more than this many at once: a queue nobody can review is no control. */
+  maxPending: number;
 }
 
 /** How long an approved message may wait for its robot's bucket before it is sent anyway-refused. */
@@ -31,6 +33,13 @@ export class Approvals {
   constructor(private readonly deps: ApprovalDeps) {}
 
   park(input: Omit<NewApproval, 'expiresAt'>): Approval {
+    let full: boolean;
+    try {
+      full = this.deps.store.pendingCount() >= this.deps.maxPending;
+    } catch (err) {
+      throw new FirewallError('STORE_UNAVAILABLE', 'could not read the approval queue', { cause: err });
+    }
+    if (full) throw new FirewallError('TOO_MANY_PENDING', `${this.deps.maxPending} messages already wait for approval`, { headers: { 'Retry-After': '60' } });
     try {
       return this.deps.store.park({ ...input, expiresAt: new Date(Date.now() + this.deps.ttlMs) });
     } catch (err) {

@@ -71,6 +71,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'approved'`),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
       ping: this.db.prepare('SELECT 1 AS ok'),
+      pendingCount: this.db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`),
     };
   }
 
@@ -103,6 +104,11 @@ export class SqliteApprovalStore implements ApprovalStore {
   pending(): Approval[] {
     this.expire();
     return (this.stmts.pending.all() as Row[]).map(toApproval);
+  }
+
+  pendingCount(): number {
+    this.expire();
+    return (this.stmts.pendingCount.get() as { n: number }).n;
   }
 
   decide(id: string, verdict: Verdict): Approval | undefined {

@@ -43,6 +43,7 @@ export interface ApprovalStore {
   park(input: NewApproval): Approval;
   get(id: string): Approval | undefined;
   pending(): Approval[];
+  pendingCount(): number;
   /** Moves a pending record to approved or rejected atomically; returns undefined if it was no longer pending. */
   decide(id: string, verdict: Verdict): Approval | undefined;
   /** Records the upstream's answer to an approved record: sent or failed. */

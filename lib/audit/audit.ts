@@ -25,11 +25,13 @@ export interface AuditRecord {
 
 export interface AuditLog {
   record(entry: AuditRecord): void;
+  /** false once a write failed: the firewall then refuses rather than act unaudited. */
+  healthy(): boolean;
   close(): Promise<void>;
 }
 
-export function createAuditLog(options: { enabled: boolean; dir: string; redactor: Redactor }): AuditLog {
-  if (!options.enabled) return { record() {}, close: async () => {} };
+export function createAuditLog(options: { enabled: boolean; dir: string; redactor: Redactor; onError?: (err: Error) => void }): AuditLog {
+  if (!options.enabled) return { record() {}, healthy: () => true, close: async () => {} };
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   // The line is serialised once, by us: records are plain data, so JSON.stringify is enough, and
   // redaction runs over the final text.
@@ -39,10 +41,16 @@ export function createAuditLog(options: { enabled: boolean; dir: string; redacto
   });
   const file = new BatchedFileTransport(`${options.dir}/audit.log`);
   const logger = winston.createLogger({ level: 'info', format: line(), transports: [file] });
+  let failure: Error | undefined;
+  logger.on('error', (err: Error) => {
+    failure ??= err;
+    options.onError?.(err);
+  });
   return {
     record(entry) {
       logger.log({ level: 'info', message: '', record: { when: new Date().toISOString(), ...entry } });
     },
+    healthy: () => !failure,
     close: async () => {
       await new Promise((resolve) => setImmediate(resolve)); // let winston hand over the last lines
       await file.drain();

@@ -17,7 +17,7 @@ export interface FirewallConfigInput {
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
   admin?: { listen?: string | number; jwtSecret: string };
-  approvals?: { approvers?: string[]; ttl?: string };
+  approvals?: { approvers?: string[]; ttl?: string; maxPending?: number };
   audit?: { enabled?: boolean; dir?: string };
 }
 
@@ -36,7 +36,7 @@ export interface ResolvedConfig {
   robots: Map<string, Robot>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
   admin?: { listen: Listen; jwtSecret: Uint8Array };
-  approvals: { approvers: string[]; ttlMs: number };
+  approvals: { approvers: string[]; ttlMs: number; maxPending: number };
   audit: { enabled: boolean; dir: string };
   redactor: Redactor;
 }
@@ -114,7 +114,7 @@ export function resolveConfig(
       maxUploadBytes: parseSize(c.limits?.maxUploadBytes ?? '21mb'),
     },
     admin: c.admin && jwtSecret ? { listen: listenAt('/admin/listen', c.admin.listen, 8081)!, jwtSecret: new TextEncoder().encode(jwtSecret) } : undefined,
-    approvals: { approvers: c.approvals?.approvers ?? [], ttlMs: parseDuration(c.approvals?.ttl ?? '30m') },
+    approvals: { approvers: c.approvals?.approvers ?? [], ttlMs: parseDuration(c.approvals?.ttl ?? '30m'), maxPending: c.approvals?.maxPending ?? 100 },
     audit: { enabled: c.audit?.enabled ?? true, dir: '' },
     redactor,
   };

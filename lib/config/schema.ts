@@ -50,7 +50,7 @@ export const configSchema = {
     approvals: {
       type: 'object',
       additionalProperties: false,
-      properties: { approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true }, ttl: duration },
+      properties: { approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true }, ttl: duration, maxPending: { type: 'integer', minimum: 1 } },
     },
     audit: {
       type: 'object',

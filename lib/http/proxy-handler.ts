@@ -11,7 +11,7 @@ import type { UpstreamProxy } from '../upstream/proxy.js';
 import type { Logger } from 'winston';
 import { upstreamPath } from '../upstream/agent.js';
 import { routeRequest } from '../request/route.js';
-import { readBody } from '../request/body.js';
+import { assertBodyUnread, readBody } from '../request/body.js';
 import { checkJsonContentType, parseMessage } from '../request/parse-message.js';
 import { parseUpload } from '../request/parse-upload.js';
 import { peerAddress, sendError, sendJson } from './respond.js';
@@ -43,6 +43,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
     const record: AuditRecord = { decision: 'rejected', request_id: requestId, who: caller, what: {} };
 
     const run = async () => {
+      if (!audit.healthy()) throw new FirewallError('AUDIT_UNAVAILABLE', 'nothing is forwarded or parked unaudited');
       const routed = routeRequest(req.method ?? '', req.url ?? '/');
       record.what.route = routed.route;
       const robot = config.robots.get(routed.alias);
@@ -54,12 +55,19 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
       record.what.robot = robot.alias;
 
       const isSend = routed.route === 'webhook.send';
-      if (isSend) checkJsonContentType(req.headers['content-type']);
-      const body = await readBody(req, isSend ? config.limits.maxBodyBytes : config.limits.maxUploadBytes);
-      const type = routed.query.get('type');
-      const parsed = isSend
-        ? { ...parseMessage(body), contentType: 'application/json; charset=utf-8' }
-        : { ...(await parseUpload(body, req.headers['content-type'], type)), msgtype: type ?? undefined };
+      assertBodyUnread(req);
+      let parsed: { msgtype?: string; payload: unknown; canonical: Buffer; contentType: string };
+      let query = '';
+      if (isSend) {
+        checkJsonContentType(req.headers['content-type']);
+        parsed = { ...parseMessage(await readBody(req, config.limits.maxBodyBytes)), contentType: 'application/json; charset=utf-8' };
+      } else {
+        // The upstream query is rebuilt from the one type the policies saw; nothing else passes.
+        const types = routed.query.getAll('type');
+        if (types.length !== 1 || !types[0]) throw new FirewallError('INVALID_PAYLOAD', 'pass type=file or type=voice, once');
+        query = new URLSearchParams({ type: types[0] }).toString();
+        parsed = { ...(await parseUpload(req, types[0], config.limits.maxUploadBytes)), msgtype: types[0] };
+      }
       record.what.msgtype = parsed.msgtype;
       record.what.size = parsed.canonical.length;
       record.what.sha256 = createHash('sha256').update(parsed.canonical).digest('hex');
@@ -67,13 +75,15 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
       const policyRequest: PolicyRequest = { route: routed.route, path: routed.path, robot: robot.alias, caller, msgtype: parsed.msgtype, payload: parsed.payload };
       const decision = decide(deps.policies(), policyRequest);
       record.why = { rule: decision.rule, pack: decision.pack, reason: decision.reason };
-      const query = isSend ? '' : routed.query.toString();
 
       if (decision.action === 'reject') {
         const code = POLICY_ERRCODES[decision.errcode ?? 9900001] ?? 'POLICY_REJECTED';
         throw new FirewallError(code, `rule ${decision.rule}: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`, { errcode: decision.errcode });
       }
       if (decision.action === 'approve') {
+        // Parking spends the caller's and the global tokens (not the robot's: nothing is sent yet),
+        // so an agent cannot fill the approval queue faster than it could post.
+        await limits.take(undefined, caller);
         const approval = approvals.park({
           requestId,
           route: routed.route,
@@ -100,6 +110,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
         record.upstream_errcode = result.errcode;
       } catch (err) {
         record.decision = 'upstream_error';
+        if (res.destroyed) record.why = { ...record.why, reason: 'the agent disconnected before WeCom answered; WeCom may have received the message' };
         throw new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
       }
     };

@@ -20,7 +20,7 @@ export async function serve(options: FirewallOptions): Promise<RunningServer> {
   const app: http.RequestListener = (req, res) => {
     if (req.url === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       const ok = firewall.healthy();
-      sendJson(res, ok ? 200 : 503, { ok, errcode: ok ? 0 : 9900005, errmsg: ok ? 'ok' : 'approval store unavailable' });
+      sendJson(res, ok ? 200 : 503, { ok, errcode: ok ? 0 : 9900005, errmsg: ok ? 'ok' : 'approval store or audit log unavailable' });
     } else firewall(req, res);
   };
 

@@ -29,14 +29,19 @@ export class Limits {
     for (const r of robots) this.perRobot.set(r.alias, limiterFor(r.limit, `robot:${r.alias}`));
   }
 
-  /** Takes one token from each bucket or throws RATE_LIMITED (with Retry-After) / LIMITER_UNAVAILABLE. */
-  async take(robot: string, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<void> {
-    const robotLimiter = this.perRobot.get(robot);
-    if (!robotLimiter) throw new FirewallError('LIMITER_UNAVAILABLE', 'no bucket for this robot');
+  /**
+   * Takes one token from each bucket (the robot's only when `robot` is given) or throws RATE_LIMITED
+   * (with Retry-After) / LIMITER_UNAVAILABLE.
+   */
+  async take(robot: string | undefined, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<void> {
     const buckets: Bucket[] = [];
     if (this.global) buckets.push({ name: 'global', limiter: this.global, key: 'all' });
     if (this.perCaller) buckets.push({ name: 'caller', limiter: this.perCaller, key: caller });
-    buckets.push({ name: 'robot', limiter: robotLimiter, key: robot });
+    if (robot !== undefined) {
+      const robotLimiter = this.perRobot.get(robot);
+      if (!robotLimiter) throw new FirewallError('LIMITER_UNAVAILABLE', 'no bucket for this robot');
+      buckets.push({ name: 'robot', limiter: robotLimiter, key: robot });
+    }
 
     const deadline = Date.now() + maxWaitMs;
     for (;;) {

@@ -24,6 +24,10 @@ const MAGIC: Record<string, (b: Buffer) => boolean> = {
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
+// Zero-width and soft-hyphen characters: invisible in chat, but they split a token for a regex.
+const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
+
 function collectStrings(value: unknown, out: string[], depth = 0): void {
   if (depth > 32) return;
   if (typeof value === 'string') out.push(value);
@@ -101,7 +105,8 @@ export const keywords: KeywordDefinition[] = [
       return (data: unknown) => {
         const strings: string[] = [];
         collectStrings(data, strings);
-        return strings.some((s) => re.test(s));
+        // Invisible characters inside a secret must not hide it from the pattern.
+        return strings.some((s) => re.test(s) || (INVISIBLE.test(s) && re.test(s.replace(INVISIBLE_ALL, ''))));
       };
     },
   },

@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { FirewallError } from '../errors.js';
 
+/** A body parser that ran first took the exact bytes: nothing could be checked or forwarded faithfully. */
+export function assertBodyUnread(req: IncomingMessage): void {
+  if (req.readableEnded || (req as { body?: unknown }).body !== undefined) {
+    throw new FirewallError('BODY_ALREADY_READ', 'mount the firewall before any body parser');
+  }
+}
+
 /** Reads the whole body, refusing (413) as soon as it passes `limit` bytes. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  if (req.readableEnded || (req as { body?: unknown }).body !== undefined) {
-    // A body parser ran first: the exact bytes are gone, so nothing can be checked or forwarded faithfully.
-    return Promise.reject(new FirewallError('BODY_ALREADY_READ', 'mount the firewall before any body parser'));
-  }
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(new FirewallError('BODY_TOO_LARGE', `at most ${limit} bytes`));
   return new Promise((resolve, reject) => {

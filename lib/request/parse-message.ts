@@ -14,18 +14,27 @@ export interface ParsedMessage {
   canonical: Buffer;
 }
 
-/** WeCom payloads are a few levels deep; anything deeper is refused rather than walked. */
+/** WeCom payloads are a few levels deep and at most a few hundred values; more is refused, not walked. */
 export const MAX_DEPTH = 16;
+export const MAX_NODES = 10_000;
 
 /**
  * Refuses keys that could pollute prototypes where the payload is merged later (escaped spellings
- * such as "\u005f_proto__" included: this runs on the parsed keys), and nesting past MAX_DEPTH.
+ * such as "\u005f_proto__" included: this runs on the parsed keys), nesting past MAX_DEPTH, more
+ * than MAX_NODES values, and numbers JSON cannot carry faithfully.
  * Iterative, so hostile nesting cannot exhaust the stack.
  */
 function checkShape(root: unknown): void {
   const stack: Array<[unknown, number]> = [[root, 0]];
+  let nodes = 0;
   while (stack.length) {
     const [value, depth] = stack.pop()!;
+    if (++nodes > MAX_NODES) throw new FirewallError('INVALID_PAYLOAD', `more than ${MAX_NODES} values`);
+    // 1e999 parses as Infinity and is forwarded as null; a big integer is rounded: refuse both, so
+    // what WeCom reads is what the policies checked.
+    if (typeof value === 'number' && (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value)))) {
+      throw new FirewallError('INVALID_PAYLOAD', 'a number is out of range');
+    }
     if (value === null || typeof value !== 'object') continue;
     if (depth >= MAX_DEPTH) throw new FirewallError('INVALID_PAYLOAD', `nested deeper than ${MAX_DEPTH} levels`);
     if (Array.isArray(value)) {
@@ -65,6 +74,6 @@ export function parseMessage(body: Buffer): ParsedMessage {
   const { msgtype } = payload;
   if (typeof msgtype !== 'string' || !msgtype) throw new FirewallError('INVALID_MSGTYPE', 'msgtype is missing');
   const inner = Object.hasOwn(payload, msgtype) ? payload[msgtype] : undefined;
-  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) throw new FirewallError('INVALID_PAYLOAD', `the "${msgtype.slice(0, 40)}" object is missing`);
+  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) throw new FirewallError('INVALID_PAYLOAD', 'the object named by msgtype is missing');
   return { msgtype, payload, canonical: Buffer.from(JSON.stringify(payload), 'utf8') };
 }

@@ -1,10 +1,12 @@
+import type { IncomingMessage } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import busboy from 'busboy';
 import { FirewallError } from '../errors.js';
 
-// upload_media bodies are multipart/form-data with one file part named "media". Policies see its
-// metadata; what is forwarded is a fresh multipart holding only that part, so WeCom receives
-// exactly the file the policies judged (no second part, no parser differential on boundaries).
+// upload_media bodies are multipart/form-data with one file part named "media". busboy parses the
+// request as it arrives, bounded by the upload limit. Policies see the part's metadata; what is
+// forwarded is a fresh multipart holding only that part, so WeCom receives exactly the file the
+// policies judged (no second part, no parser differential on boundaries).
 
 export interface ParsedUpload {
   payload: { type?: string; media?: { filename: string; size: number; contentType: string } };
@@ -12,37 +14,53 @@ export interface ParsedUpload {
   contentType: string;
 }
 
-export function parseUpload(body: Buffer, contentType: string | undefined, type: string | null): Promise<ParsedUpload> {
+export function checkMultipartContentType(contentType: string | undefined): void {
   if (!contentType?.toLowerCase().startsWith('multipart/form-data')) {
-    return Promise.reject(new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data with a part named "media"'));
+    throw new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data with a part named "media"');
   }
+}
+
+export function parseUpload(req: IncomingMessage, type: string, maxBytes: number): Promise<ParsedUpload> {
+  checkMultipartContentType(req.headers['content-type']);
+  if (Number(req.headers['content-length']) > maxBytes) return Promise.reject(new FirewallError('BODY_TOO_LARGE', `at most ${maxBytes} bytes`));
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: { 'content-type': contentType }, limits: { files: 2, fields: 20, parts: 22 } });
+      parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 20, fieldSize: 64 * 1024, parts: 21 } });
     } catch {
       return reject(new FirewallError('INVALID_PAYLOAD', 'malformed multipart body'));
     }
     let media: { filename: string; contentType: string; chunks: Buffer[]; size: number } | undefined;
     let failure: FirewallError | undefined;
+    const fail = (err: FirewallError) => {
+      if (failure) return;
+      failure = err;
+      req.unpipe(parser);
+      req.resume(); // drain, so the refusal can be written on a keep-alive connection
+      reject(err);
+    };
     parser.on('file', (name, stream, info) => {
-      if (name !== 'media' || media) {
-        failure ??= new FirewallError('INVALID_PAYLOAD', 'exactly one file part, named "media", is allowed');
+      // Every file stream gets an error listener: busboy destroys them on a truncated body.
+      stream.on('error', () => fail(new FirewallError('INVALID_PAYLOAD', 'malformed multipart body')));
+      if (name !== 'media') {
         stream.resume();
-        return;
+        return fail(new FirewallError('INVALID_PAYLOAD', 'the file part must be named "media"'));
       }
       const part = { filename: sanitizeFilename(info.filename), contentType: info.mimeType || 'application/octet-stream', chunks: [] as Buffer[], size: 0 };
       media = part;
+      stream.on('limit', () => fail(new FirewallError('BODY_TOO_LARGE', `the file is over ${maxBytes} bytes`)));
       stream.on('data', (c: Buffer) => {
         part.chunks.push(c);
         part.size += c.length;
       });
     });
-    parser.on('error', () => reject(new FirewallError('INVALID_PAYLOAD', 'malformed multipart body')));
+    parser.on('filesLimit', () => fail(new FirewallError('INVALID_PAYLOAD', 'exactly one file part, named "media", is allowed')));
+    parser.on('partsLimit', () => fail(new FirewallError('INVALID_PAYLOAD', 'too many parts')));
+    parser.on('error', () => fail(new FirewallError('INVALID_PAYLOAD', 'malformed multipart body')));
+    req.on('error', () => fail(new FirewallError('INVALID_PAYLOAD', 'request body could not be read')));
     parser.on('close', () => {
-      if (failure) return reject(failure);
-      const payload: ParsedUpload['payload'] = {};
-      if (type !== null) payload.type = type;
+      if (failure) return;
+      const payload: ParsedUpload['payload'] = { type };
       if (!media) return resolve({ payload, canonical: Buffer.alloc(0), contentType: '' });
       payload.media = { filename: media.filename, size: media.size, contentType: media.contentType };
       const boundary = `----wecom-firewall-${randomBytes(12).toString('hex')}`;
@@ -54,7 +72,7 @@ export function parseUpload(body: Buffer, contentType: string | undefined, type:
       const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
       resolve({ payload, canonical: Buffer.concat([head, ...media.chunks, tail]), contentType: `multipart/form-data; boundary=${boundary}` });
     });
-    parser.end(body);
+    req.pipe(parser);
   });
 }
 

@@ -30,6 +30,9 @@ export class UpstreamProxy {
     this.port = upstream.port || (upstream.protocol === 'https:' ? '443' : '80');
     this.proxy = httpProxy.createProxyServer({ agent, changeOrigin: true, xfwd: false, proxyTimeout: timeoutMs, selfHandleResponse: true });
     this.proxy.on('proxyRes', (proxyRes, req, res) => this.relay(proxyRes, res, this.pending.get(req)));
+    // The agent went away mid-request: http-proxy aborts the upstream call and emits this instead of
+    // calling the per-request callback, so the forward must be settled here or it is never audited.
+    this.proxy.on('econnreset', (err, req) => this.pending.get(req)?.reject(err));
   }
 
   /**

@@ -155,6 +155,23 @@ describe('webhook/send end to end', () => {
     assert.deepEqual([sent.status, sent.json.errcode], [200, 0]);
   });
 
+  it('a truncated upload body does not crash the server', async () => {
+    const boundary = 'cut-short';
+    const body = `--${boundary}\r\nContent-Disposition: form-data; name="media"; filename="a.txt"\r\n\r\nsome bytes but no closing boundary`;
+    const res = await fetch(`${stack.server.url}/cgi-bin/webhook/upload_media?key=ops&type=file`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+    assert.equal(res.status, 400);
+    assert.equal((await fetch(`${stack.server.url}/healthz`)).status, 200);
+  });
+
+  it('refuses an upload naming its type twice: WeCom gets only the type the policies saw', async () => {
+    const before = stack.sim.received().length;
+    const form = new FormData();
+    form.append('media', new Blob([Buffer.from('quarterly numbers\n')]), 'report.txt');
+    const res = await fetch(`${stack.server.url}/cgi-bin/webhook/upload_media?key=ops&type=file&type=voice`, { method: 'POST', body: form });
+    assert.deepEqual([res.status, ((await res.json()) as { errcode: number }).errcode], [400, 40058]);
+    assert.equal(stack.sim.received().length, before);
+  });
+
   it('refuses an upload of the wrong type or size before WeCom sees it', async () => {
     const before = stack.sim.received().length;
     const form = new FormData();

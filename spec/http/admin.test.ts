@@ -20,6 +20,8 @@ describe('admin API authentication', () => {
     ['a token signed with another secret', async () => mintToken('alice', { secret: 'another-secret-0123456789abcdef-0123456789' })],
     ['an expired token', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime(Math.floor(Date.now() / 1000) - 60).sign(new TextEncoder().encode(ADMIN_SECRET))],
     ['a token without exp', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').sign(new TextEncoder().encode(ADMIN_SECRET))],
+    ['a token without iat', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(ADMIN_SECRET))],
+    ['a token issued more than 12 hours ago, whatever its exp', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('alice').setIssuedAt(Math.floor(Date.now() / 1000) - 13 * 3600).setExpirationTime('30d').sign(new TextEncoder().encode(ADMIN_SECRET))],
     ['an HS512 token', async () => new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject('alice').setExpirationTime('5m').sign(new TextEncoder().encode(ADMIN_SECRET))],
   ];
   for (const [name, token] of unauthenticated) {

@@ -45,5 +45,7 @@ describe('custom keywords', () => {
     const schema = { anyStringMatches: 'AKIA[0-9A-Z]{16}' };
     assert.equal(check(schema, { a: [{ b: { c: 'key AKIAIOSFODNN7EXAMPLE' } }] }), true);
     assert.equal(check(schema, { a: [{ b: { c: 'nothing here' } }], n: 5 }), false);
+    // zero-width characters are invisible in chat and must not split a secret for the pattern
+    assert.equal(check(schema, { c: 'AKIA\u200bIOSFODNN7\u2060EXAMPLE' }), true);
   });
 });

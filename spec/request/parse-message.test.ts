@@ -30,6 +30,9 @@ describe('parseMessage', () => {
     ['an escaped __proto__ key', Buffer.from('{"msgtype":"text","text":{"content":"hi"},"\\u005f_proto__":{"admin":true}}'), 40058],
     ['nesting deeper than 16 levels', Buffer.from(`{"msgtype":"text","text":{"content":"hi","x":${'['.repeat(20)}${']'.repeat(20)}}}`), 40058],
     ['hostile nesting', Buffer.from(`{"msgtype":"text","text":{"content":"hi","x":${'['.repeat(100000)}${']'.repeat(100000)}}}`), 40058],
+    ['more than 10,000 values', Buffer.from(JSON.stringify({ msgtype: 'text', text: { content: 'hi', x: Array.from({ length: 10_001 }, () => 1) } })), 40058],
+    ['a number JSON cannot carry (1e999)', Buffer.from('{"msgtype":"template_card","template_card":{"card_image":{"aspect_ratio":1e999}}}'), 40058],
+    ['an integer past 2^53', Buffer.from('{"msgtype":"text","text":{"content":"hi","n":9007199254740993}}'), 40058],
     ['nested constructor key', Buffer.from('{"msgtype":"text","text":{"content":"hi","constructor":{"prototype":{}}}}'), 40058],
   ];
   for (const [name, body, errcode] of cases) {

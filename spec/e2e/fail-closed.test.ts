@@ -1,0 +1,51 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, tempDir, text } from '../helpers.js';
+
+describe('failing closed', () => {
+  it('refuses every request with 503 once an audit write fails (a full disk), and /healthz says so', async () => {
+    const auditDir = join(tempDir(), 'audit');
+    mkdirSync(auditDir);
+    symlinkSync('/dev/full', join(auditDir, 'audit.log')); // every write: ENOSPC
+    const stack = await startStack({ audit: { enabled: true, dir: auditDir } });
+    try {
+      await stack.send('ops', text('the first record cannot be written'));
+      await new Promise((r) => setTimeout(r, 100));
+      const before = stack.sim.received().length;
+      const a = await stack.send('ops', text('must not go out unaudited'));
+      assert.deepEqual([a.status, a.json.errcode], [503, 9900008]);
+      assert.equal(stack.sim.received().length, before);
+      assert.equal((await fetch(`${stack.server.url}/healthz`)).status, 503);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('caps the approval queue: past approvals.maxPending a message is refused with 429, not parked', async () => {
+    const stack = await startStack({ approvals: { approvers: ['alice'], maxPending: 2 } });
+    try {
+      const mass = text('everyone', { mentioned_list: ['@all'] });
+      assert.equal((await stack.send('ops', mass)).status, 202);
+      assert.equal((await stack.send('ops', mass)).status, 202);
+      const third = await stack.send('ops', mass);
+      assert.deepEqual([third.status, third.json.errcode], [429, 45009]);
+      assert.equal(third.headers.get('retry-after'), '60');
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('parking spends the caller\'s tokens, so an agent cannot flood the approval queue', async () => {
+    const stack = await startStack({ limits: { perCaller: '2/min' } });
+    try {
+      const mass = text('everyone', { mentioned_list: ['@all'] });
+      assert.equal((await stack.send('ops', mass)).status, 202);
+      assert.equal((await stack.send('ops', mass)).status, 202);
+      assert.equal((await stack.send('ops', mass)).status, 429);
+    } finally {
+      await stack.close();
+    }
+  });
+});
