@@ -35,7 +35,7 @@ async function role(name: string, arg?: string): Promise<void> {
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
   const dataDir = mkdtempSync(join(tmpdir(), 'wf-bench-'));
   const key = process.env.BENCH_KEY!;
-  const fw = await serve({ config: { listen: '127.0.0.1:0', upstream, dataDir, robots: { bench: { key: '${env:BENCH_KEY}', limit: '1000000/s' } }, audit: { enabled: true } }, env: { BENCH_KEY: key } });
+  const fw = await serve({ config: { listen: '127.0.0.1:0', upstream, dataDir, robots: { bench: { key: '${env:BENCH_KEY}', limit: '1000000/s' } }, audit: { enabled: true }, logLevel: 'error' }, env: { BENCH_KEY: key } });
   process.on('SIGTERM', () => void fw.close().then(() => (rmSync(dataDir, { recursive: true, force: true }), process.exit(0))));
   process.stdout.write(`${JSON.stringify({ bare: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, firewall: fw.url })}\n`);
 }
