@@ -120,7 +120,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
         const fe = sendError(res, err, requestId, config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });
-        if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' ? 'rate_limited' : 'rejected';
+        if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' || fe.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
         record.errcode = fe.errcode;
         if (!record.why) record.why = { reason: fe.message };
       })
