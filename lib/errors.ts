@@ -28,6 +28,16 @@ export const ERRORS = {
   BODY_ALREADY_READ: { status: 500, errcode: 9900007, message: 'request body consumed before the firewall' },
   INTERNAL: { status: 500, errcode: 9900099, message: 'internal error' },
   UPSTREAM_UNAVAILABLE: { status: 502, errcode: -1, message: 'upstream unavailable, retry later' },
+  UPSTREAM_TOKEN_FAILED: { status: 502, errcode: 9900009, message: 'could not get an access token from WeCom' },
+  // app API credentials (WeCom's own errcodes)
+  MISSING_CORPID: { status: 400, errcode: 41002, message: 'corpid missing' },
+  MISSING_CORPSECRET: { status: 400, errcode: 41004, message: 'corpsecret missing' },
+  INVALID_CORPID: { status: 401, errcode: 40013, message: 'invalid corpid' },
+  INVALID_CREDENTIAL: { status: 401, errcode: 40001, message: 'invalid credential' },
+  MISSING_ACCESS_TOKEN: { status: 401, errcode: 41001, message: 'access_token missing' },
+  INVALID_ACCESS_TOKEN: { status: 401, errcode: 40014, message: 'invalid access_token' },
+  EXPIRED_ACCESS_TOKEN: { status: 401, errcode: 42001, message: 'access_token expired' },
+  INVALID_AGENTID: { status: 400, errcode: 40056, message: 'invalid agentid' },
   // admin API
   UNAUTHENTICATED: { status: 401, errcode: 9900010, message: 'missing or invalid bearer token' },
   FORBIDDEN: { status: 403, errcode: 9900011, message: 'not an approver' },

@@ -6,7 +6,12 @@ import { Limits } from './limits/limiter.js';
 import { SqliteApprovalStore } from './approvals/sqlite-store.js';
 import { Approvals } from './approvals/service.js';
 import { createAuditLog } from './audit/audit.js';
-import { upstreamAgent } from './upstream/agent.js';
+import { upstreamAgent, upstreamPath } from './upstream/agent.js';
+import { requestUpstream } from './upstream/send.js';
+import { AppClient } from './apps/client.js';
+import { MintedTokens } from './apps/minted-tokens.js';
+import type { Approval } from './approvals/store.js';
+import { FirewallError } from './errors.js';
 import { UpstreamProxy } from './upstream/proxy.js';
 import { createProxyHandler } from './http/proxy-handler.js';
 import { createAdminApp } from './http/admin.js';
@@ -35,20 +40,33 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const config =
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
   const log = createLogger(config.logLevel, config.redactor);
-  const policies = new PolicySet(config.policies, { robots: config.robots.keys() });
+  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys() });
   const store = new SqliteApprovalStore(config.dataDir);
   const audit = createAuditLog({ ...config.audit, redactor: config.redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
-  const limits = new Limits(config.limits, config.robots.values());
+  const limits = new Limits(config.limits, [
+    ...[...config.robots.values()].map((r) => ({ kind: 'robot' as const, name: r.alias, limit: r.limit })),
+    ...[...config.apps.values()].map((a) => ({ kind: 'app' as const, name: a.name, limit: a.limit })),
+  ]);
   const agent = upstreamAgent(config.upstream);
   const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs);
+  const apps = new AppClient(config.upstream, agent, config.upstreamTimeoutMs, config.redactor);
+  // An approved record goes out with the real credential of its robot or app, looked up at send time.
+  const deliver = async (record: Approval) => {
+    const [path = '', query = ''] = record.target.split('?');
+    if (record.route.startsWith('app.')) {
+      const app = config.apps.get(record.robot);
+      if (!app) throw new FirewallError('INTERNAL', `app ${record.robot} is no longer configured; not sent`);
+      return apps.call(app, record.method, path, query, record.method === 'POST' ? record.payload : undefined, record.contentType);
+    }
+    const robot = config.robots.get(record.robot);
+    if (!robot) throw new FirewallError('INTERNAL', `robot ${record.robot} is no longer configured; not sent`);
+    return requestUpstream(config.upstream, agent, { method: 'POST', path: upstreamPath(path, robot.key, query), body: record.payload, contentType: record.contentType }, config.upstreamTimeoutMs);
+  };
   const approvals = new Approvals({
     store,
     audit,
     limits,
-    robots: config.robots,
-    upstream: config.upstream,
-    agent,
-    timeoutMs: config.upstreamTimeoutMs,
+    deliver,
     ttlMs: config.approvals.ttlMs,
     approvers: config.approvals.approvers,
     maxPending: config.approvals.maxPending,
@@ -56,7 +74,8 @@ export function createFirewall(options: FirewallOptions): Firewall {
   if (!config.admin && policies.rules.some((r) => r.action === 'approve' || policies.defaultDecision.action === 'approve')) {
     log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
   }
-  const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy, log });
+  const minted = new MintedTokens();
+  const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy, apps, minted, log });
   const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor, log }) : undefined;
 
   let closed = false;

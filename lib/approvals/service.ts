@@ -1,11 +1,8 @@
-import type http from 'node:http';
 import { createHash } from 'node:crypto';
 import { FirewallError } from '../errors.js';
 import type { AuditLog } from '../audit/audit.js';
-import type { Robot } from '../config/load.js';
 import type { Limits } from '../limits/limiter.js';
-import { postUpstream } from '../upstream/send.js';
-import { upstreamPath } from '../upstream/agent.js';
+import type { UpstreamAnswer } from '../upstream/send.js';
 import type { Approval, ApprovalStore, NewApproval } from './store.js';
 
 // Parking and deciding. An approved record is sent once, with the bytes that were parked: the
@@ -16,10 +13,8 @@ export interface ApprovalDeps {
   store: ApprovalStore;
   audit: AuditLog;
   limits: Limits;
-  robots: Map<string, Robot>;
-  upstream: URL;
-  agent: http.Agent;
-  timeoutMs: number;
+  /** Sends an approved record's exact bytes to WeCom with the real credential of its robot or app. */
+  deliver: (record: Approval) => Promise<UpstreamAnswer>;
   ttlMs: number;
   approvers: string[];
   /** Park no more than this many at once: a queue nobody can review is no control. */
@@ -74,20 +69,17 @@ export class Approvals {
   }
 
   private async send(record: Approval, who: string): Promise<Approval> {
-    const { store, audit, robots, limits } = this.deps;
+    const { store, audit, limits } = this.deps;
     const what = { route: record.route, robot: record.robot, msgtype: record.msgtype, size: record.payload.length, sha256: record.sha256, approval_id: record.id };
     const fail = (status: number, body: string) => {
       audit.record({ decision: 'send_failed', request_id: record.requestId, who, what, upstream_status: status });
       return store.finish(record.id, 'failed', { status, body });
     };
     if (createHash('sha256').update(record.payload).digest('hex') !== record.sha256) return fail(0, 'stored payload does not match its digest; not sent');
-    const robot = robots.get(record.robot);
-    if (!robot) return fail(0, `robot ${record.robot} is no longer configured; not sent`);
     const started = Date.now();
     try {
-      await limits.take(record.robot, record.caller, SEND_MAX_WAIT_MS);
-      const [path, query = ''] = record.target.split('?');
-      const answer = await postUpstream(this.deps.upstream, this.deps.agent, upstreamPath(path!, robot.key, query), record.payload, record.contentType, this.deps.timeoutMs);
+      await limits.take({ kind: record.route.startsWith('app.') ? 'app' : 'robot', name: record.robot }, record.caller, SEND_MAX_WAIT_MS);
+      const answer = await this.deps.deliver(record);
       const ok = answer.status === 200 && answer.errcode === 0;
       audit.record({ decision: ok ? 'sent' : 'send_failed', request_id: record.requestId, who, what, upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
       return store.finish(record.id, ok ? 'sent' : 'failed', { status: answer.status, body: answer.body.toString('utf8').slice(0, 4096) });

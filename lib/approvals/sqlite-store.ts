@@ -12,6 +12,7 @@ interface Row {
   id: string;
   request_id: string;
   route: string;
+  method: 'GET' | 'POST';
   target: string;
   robot: string;
   caller: string;
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS approvals (
   id TEXT PRIMARY KEY,
   request_id TEXT NOT NULL,
   route TEXT NOT NULL,
+  method TEXT NOT NULL DEFAULT 'POST',
   target TEXT NOT NULL,
   robot TEXT NOT NULL,
   caller TEXT NOT NULL,
@@ -62,9 +64,12 @@ export class SqliteApprovalStore implements ApprovalStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Stores created before app routes have no method column: every record in them was a POST.
+    const columns = this.db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'method')) this.db.exec("ALTER TABLE approvals ADD COLUMN method TEXT NOT NULL DEFAULT 'POST'");
     this.stmts = {
-      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, created_at, expires_at, status)
-        VALUES (@id, @request_id, @route, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @created_at, @expires_at, 'pending')`),
+      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, created_at, expires_at, status)
+        VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @created_at, @expires_at, 'pending')`),
       get: this.db.prepare('SELECT * FROM approvals WHERE id = ?'),
       pending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at`),
       decide: this.db.prepare(`UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id AND status = 'pending' AND expires_at > @now`),
@@ -81,6 +86,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       id,
       request_id: input.requestId,
       route: input.route,
+      method: input.method,
       target: input.target,
       robot: input.robot,
       caller: input.caller,
@@ -148,6 +154,7 @@ function toApproval(r: Row): Approval {
     id: r.id,
     requestId: r.request_id,
     route: r.route as Approval['route'],
+    method: r.method,
     target: r.target,
     robot: r.robot,
     caller: r.caller,

@@ -15,8 +15,10 @@ export interface Verdict {
 export interface NewApproval {
   requestId: string;
   route: Route;
-  /** Upstream path and query without the key, e.g. /cgi-bin/webhook/send or ...upload_media?type=file. */
+  method: 'GET' | 'POST';
+  /** Upstream path and query without credentials, e.g. /cgi-bin/webhook/send or ...upload_media?type=file. */
   target: string;
+  /** The robot alias, or for app routes (`app.*`) the app name. */
   robot: string;
   caller: string;
   msgtype?: string;

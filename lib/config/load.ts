@@ -15,6 +15,7 @@ export interface FirewallConfigInput {
   policies?: string[];
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
+  apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
   admin?: { listen?: string | number; jwtSecret: string };
   approvals?: { approvers?: string[]; ttl?: string; maxPending?: number };
@@ -23,6 +24,8 @@ export interface FirewallConfigInput {
 
 export interface Listen { host: string; port: number }
 export interface Robot { alias: string; key: string; limit: Rate }
+/** A self-built app: the real corpsecret stays here; agents are given `clientSecret` instead. */
+export interface App { name: string; corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit: Rate }
 
 /** The complete internal configuration: every default filled, every secret resolved, every unit parsed. */
 export interface ResolvedConfig {
@@ -34,6 +37,7 @@ export interface ResolvedConfig {
   policies: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   robots: Map<string, Robot>;
+  apps: Map<string, App>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
   admin?: { listen: Listen; jwtSecret: Uint8Array };
   approvals: { approvers: string[]; ttlMs: number; maxPending: number };
@@ -49,6 +53,7 @@ export class ConfigError extends Error {
 }
 
 export const ROBOT_DEFAULT_LIMIT = '20/min'; // WeCom's own limit per robot
+export const APP_DEFAULT_LIMIT = '600/min'; // app sends per app; per-member limits are separate
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
 const validate = ajv.compile(configSchema);
@@ -92,6 +97,18 @@ export function resolveConfig(
     if (key && /^https?:|key=/.test(key)) problems.push(`${where(`/robots/${alias}/key`)}: /robots/${alias}/key: the secret holds a whole webhook URL; store only the value of its key= parameter`);
     if (key && limit) robots.set(alias, { alias, key, limit });
   }
+  const apps = new Map<string, App>();
+  for (const [name, a] of Object.entries(c.apps ?? {})) {
+    const corpSecret = secret(`/apps/${name}/corpSecret`, a.corpSecret);
+    const clientSecret = secret(`/apps/${name}/clientSecret`, a.clientSecret);
+    const limit = attempt(`/apps/${name}/limit`, () => parseRate(a.limit ?? APP_DEFAULT_LIMIT));
+    if (corpSecret && clientSecret === corpSecret) problems.push(`${where(`/apps/${name}/clientSecret`)}: /apps/${name}/clientSecret: must differ from corpSecret: it is what the agent holds instead`);
+    if (corpSecret && clientSecret && limit) apps.set(name, { name, corpId: a.corpId, corpSecret, agentId: a.agentId, clientSecret, limit });
+  }
+  for (const [name, a] of apps) {
+    const clash = [...apps.values()].find((b) => b !== a && b.corpId === a.corpId && b.clientSecret === a.clientSecret);
+    if (clash && name < clash.name) problems.push(`${where(`/apps/${name}/clientSecret`)}: /apps/${name}/clientSecret: apps ${name} and ${clash.name} share a corpId and clientSecret; a token request could not tell them apart`);
+  }
   const jwtSecret = c.admin ? secret('/admin/jwtSecret', c.admin.jwtSecret) : undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push(`${where('/admin/jwtSecret')}: /admin/jwtSecret: an HS256 secret needs at least 32 characters`);
   const listenAt = (pointer: string, v: string | number | undefined, port: number) => attempt(pointer, () => parseListen(v ?? `127.0.0.1:${port}`));
@@ -106,6 +123,7 @@ export function resolveConfig(
     policies: (c.policies ?? [shippedPoliciesDir()]).map(path),
     logLevel: c.logLevel ?? 'info',
     robots,
+    apps,
     limits: {
       global: rate('/limits/global', c.limits?.global),
       perCaller: rate('/limits/perCaller', c.limits?.perCaller),

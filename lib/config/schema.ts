@@ -30,6 +30,23 @@ export const configSchema = {
         properties: { key: secretRef, limit: rate, description: { type: 'string' } },
       },
     },
+    apps: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['corpId', 'corpSecret', 'agentId', 'clientSecret'],
+        properties: {
+          corpId: { type: 'string', minLength: 1 },
+          corpSecret: secretRef,
+          agentId: { type: 'integer', minimum: 1 },
+          clientSecret: secretRef,
+          limit: rate,
+          description: { type: 'string' },
+        },
+      },
+    },
     limits: {
       type: 'object',
       additionalProperties: false,

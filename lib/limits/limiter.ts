@@ -1,9 +1,9 @@
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { FirewallError } from '../errors.js';
 import type { Rate } from '../config/units.js';
-import type { Robot } from '../config/load.js';
 
-// Three buckets a message must pass, global → caller → robot (rate-limiter-flexible, in memory).
+// Three buckets a message must pass, global → caller → its robot or app (rate-limiter-flexible, in
+// memory).
 // A message refused by a later bucket gets its tokens back from the earlier ones, so a refusal
 // never spends quota. Any limiter error refuses the message (fail closed).
 
@@ -16,31 +16,39 @@ export interface LimitsConfig {
 
 type Bucket = { name: string; limiter: RateLimiterMemory; key: string };
 
+/** Where a message goes: a robot alias or an app name (they may share a name, so the kind is part of the key). */
+export interface Target {
+  kind: 'robot' | 'app';
+  name: string;
+}
+
+const keyOf = (t: Target) => `${t.kind}:${t.name}`;
+
 const limiterFor = (rate: Rate, prefix: string) => new RateLimiterMemory({ points: rate.points, duration: rate.durationSec, keyPrefix: prefix });
 
 export class Limits {
   private readonly global?: RateLimiterMemory;
   private readonly perCaller?: RateLimiterMemory;
-  private readonly perRobot = new Map<string, RateLimiterMemory>();
+  private readonly perTarget = new Map<string, RateLimiterMemory>();
 
-  constructor(private readonly config: LimitsConfig, robots: Iterable<Robot>) {
+  constructor(private readonly config: LimitsConfig, targets: Iterable<Target & { limit: Rate }>) {
     if (config.global) this.global = limiterFor(config.global, 'global');
     if (config.perCaller) this.perCaller = limiterFor(config.perCaller, 'caller');
-    for (const r of robots) this.perRobot.set(r.alias, limiterFor(r.limit, `robot:${r.alias}`));
+    for (const t of targets) this.perTarget.set(keyOf(t), limiterFor(t.limit, keyOf(t)));
   }
 
   /**
-   * Takes one token from each bucket (the robot's only when `robot` is given) or throws RATE_LIMITED
+   * Takes one token from each bucket (the target's only when one is given) or throws RATE_LIMITED
    * (with Retry-After) / LIMITER_UNAVAILABLE.
    */
-  async take(robot: string | undefined, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<void> {
+  async take(target: Target | undefined, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<void> {
     const buckets: Bucket[] = [];
     if (this.global) buckets.push({ name: 'global', limiter: this.global, key: 'all' });
     if (this.perCaller) buckets.push({ name: 'caller', limiter: this.perCaller, key: caller });
-    if (robot !== undefined) {
-      const robotLimiter = this.perRobot.get(robot);
-      if (!robotLimiter) throw new FirewallError('LIMITER_UNAVAILABLE', 'no bucket for this robot');
-      buckets.push({ name: 'robot', limiter: robotLimiter, key: robot });
+    if (target) {
+      const limiter = this.perTarget.get(keyOf(target));
+      if (!limiter) throw new FirewallError('LIMITER_UNAVAILABLE', `no bucket for this ${target.kind}`);
+      buckets.push({ name: target.kind, limiter, key: target.name });
     }
 
     const deadline = Date.now() + maxWaitMs;

@@ -22,7 +22,7 @@ interface RuleFile {
 interface RuleSpec {
   name: string;
   description: string;
-  match?: { robots?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
+  match?: { robots?: string[]; apps?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
   condition?: object | boolean;
   violates?: object | boolean;
   action: Action;
@@ -39,6 +39,7 @@ export interface CompiledRule {
   errcode?: number;
   reason: string;
   robots?: Set<string>;
+  apps?: Set<string>;
   msgtypes?: Set<string>;
   callers?: Set<string>;
   paths?: Set<string>;
@@ -58,8 +59,9 @@ const formatAjv = new Ajv({ allErrors: true, verbose: true, strict: true, strict
 const checkFormat = formatAjv.compile(policyFormat);
 
 export interface PolicySetOptions {
-  /** Robot aliases of the config: a rule naming any other robot is a typo that would never match. */
+  /** Robot aliases and app names of the config: a rule naming any other is a typo that would never match. */
   robots?: Iterable<string>;
+  apps?: Iterable<string>;
 }
 
 /** Policy files of these paths (a directory means its *.yaml / *.yml files in name order). */
@@ -90,6 +92,7 @@ export class PolicySet {
     const rules: CompiledRule[] = [];
     const names = new Map<string, string>();
     const robots = options.robots ? new Set(options.robots) : undefined;
+    const apps = options.apps ? new Set(options.apps) : undefined;
     let defaultDecision: Decision | undefined;
     let defaultFile = '';
     // A fresh ajv per set, so a reload does not keep the old set's compiled schemas alive.
@@ -120,6 +123,12 @@ export class PolicySet {
             problems.push(`${at('/match/robots')}: unknown robot "${r}"${guess ? `; did you mean "${guess}"?` : ''}`);
           }
         }
+        for (const a of spec.match?.apps ?? []) {
+          if (apps && !apps.has(a)) {
+            const guess = suggest(a, apps);
+            problems.push(`${at('/match/apps')}: unknown app "${a}"${guess ? `; did you mean "${guess}"?` : ''}`);
+          }
+        }
         if (spec.action !== 'reject' && spec.errcode !== undefined) problems.push(`${at('/errcode')}: errcode is only for action: reject`);
         const schemaSpec = spec.condition ?? spec.violates;
         let schema: ValidateFunction | undefined;
@@ -140,6 +149,7 @@ export class PolicySet {
           errcode: spec.action === 'reject' ? (spec.errcode ?? 9900001) : undefined,
           reason: spec.reason,
           robots: set(spec.match?.robots),
+          apps: set(spec.match?.apps),
           msgtypes: set(spec.match?.msgtypes),
           callers: set(spec.match?.callers),
           paths: set(spec.match?.paths),
@@ -178,7 +188,8 @@ export class PolicySet {
 export function matches(rule: CompiledRule, req: PolicyRequest): boolean {
   return (
     (!rule.paths || rule.paths.has(req.path)) &&
-    (!rule.robots || rule.robots.has(req.robot)) &&
+    (!rule.robots || (req.robot !== undefined && rule.robots.has(req.robot))) &&
+    (!rule.apps || (req.app !== undefined && rule.apps.has(req.app))) &&
     (!rule.callers || rule.callers.has(req.caller)) &&
     (!rule.msgtypes || (req.msgtype !== undefined && rule.msgtypes.has(req.msgtype)))
   );

@@ -24,6 +24,9 @@ const MAGIC: Record<string, (b: Buffer) => boolean> = {
 
 const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 
+/** Non-empty items of a delimited list: "a||b|" has 2. */
+const countItems = (s: string, sep: string) => s.split(sep).filter((x) => x.trim() !== '').length;
+
 // Zero-width and soft-hyphen characters: invisible in chat, but they split a token for a regex.
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/u;
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
@@ -50,6 +53,21 @@ export const keywords: KeywordDefinition[] = [
     metaSchema: { type: 'integer', minimum: 0 },
     error: { message: (cxt) => `must NOT have fewer than ${cxt.schemaCode} UTF-8 bytes` },
     validate: (min: number, data: string) => utf8Bytes(data) >= min,
+  },
+  {
+    // WeCom joins app recipients with "|" ("u1|u2|u3"): at most this many items.
+    keyword: 'maxDelimitedItems',
+    type: 'string',
+    metaSchema: { type: 'object', required: ['separator', 'max'], additionalProperties: false, properties: { separator: { type: 'string', minLength: 1 }, max: { type: 'integer', minimum: 0 } } },
+    error: { message: (cxt) => `must NOT have more than ${(cxt.schema as { max: number }).max} items` },
+    validate: (s: { separator: string; max: number }, data: string) => countItems(data, s.separator) <= s.max,
+  },
+  {
+    keyword: 'minDelimitedItems',
+    type: 'string',
+    metaSchema: { type: 'object', required: ['separator', 'min'], additionalProperties: false, properties: { separator: { type: 'string', minLength: 1 }, min: { type: 'integer', minimum: 0 } } },
+    error: { message: (cxt) => `must NOT have fewer than ${(cxt.schema as { min: number }).min} items` },
+    validate: (s: { separator: string; min: number }, data: string) => countItems(data, s.separator) >= s.min,
   },
   {
     // A base64 string whose decoded bytes are at most this many (WeCom: image ≤ 2 MB before base64).

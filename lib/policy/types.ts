@@ -1,5 +1,5 @@
 /** The routes the firewall serves; everything else is refused before policies run. */
-export type Route = 'webhook.send' | 'webhook.upload_media';
+export type Route = 'webhook.send' | 'webhook.upload_media' | 'app.gettoken' | 'app.message_send' | 'app.appchat_send' | 'app.admin';
 
 export type Action = 'allow' | 'reject' | 'approve';
 
@@ -7,11 +7,16 @@ export type Action = 'allow' | 'reject' | 'approve';
 export interface PolicyRequest {
   route: Route;
   path: string;
-  robot: string;
+  /** The robot alias (webhook routes) or the app name (app routes). */
+  robot?: string;
+  app?: string;
   caller: string;
   /** webhook/send: the body's msgtype; upload_media: the type query parameter. */
   msgtype?: string;
-  /** webhook/send: the parsed body; upload_media: { type, media: { filename, size, contentType } }. */
+  /**
+   * webhook/send, message/send, appchat/send: the parsed body; upload_media: { type, media: { filename,
+   * size, contentType } }; privileged app endpoints: the JSON body, or the query parameters of a GET.
+   */
   payload: unknown;
 }
 

@@ -9,8 +9,7 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export interface ParsedMessage {
   msgtype: string;
   payload: Record<string, unknown>;
-  /** What is forwarded: the parsed payload serialised again, so WeCom reads exactly what policies checked
-   *  (no duplicate keys, comments or parser differentials can smuggle a second meaning past them). */
+  /** The parsed payload serialised again (no duplicate keys or parser differentials survive it). */
   canonical: Buffer;
 }
 
@@ -55,7 +54,8 @@ export function checkJsonContentType(contentType: string | undefined): void {
   if (charset && !/^charset="?utf-8"?$/.test(charset)) throw new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'the body must be UTF-8');
 }
 
-export function parseMessage(body: Buffer): ParsedMessage {
+/** UTF-8 JSON whose top level is an object, shape-checked (see checkShape). */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
   let text: string;
   try {
     text = utf8.decode(body);
@@ -70,10 +70,18 @@ export function parseMessage(body: Buffer): ParsedMessage {
   }
   checkShape(value);
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new FirewallError('INVALID_PAYLOAD', 'body must be a JSON object');
-  const payload = value as Record<string, unknown>;
+  return value as Record<string, unknown>;
+}
+
+/** A message body: a JSON object with a msgtype and the object it names. */
+export function parseMessage(body: Buffer): ParsedMessage {
+  const payload = parseJsonObject(body);
   const { msgtype } = payload;
   if (typeof msgtype !== 'string' || !msgtype) throw new FirewallError('INVALID_MSGTYPE', 'msgtype is missing');
   const inner = Object.hasOwn(payload, msgtype) ? payload[msgtype] : undefined;
   if (!inner || typeof inner !== 'object' || Array.isArray(inner)) throw new FirewallError('INVALID_PAYLOAD', 'the object named by msgtype is missing');
-  return { msgtype, payload, canonical: Buffer.from(JSON.stringify(payload), 'utf8') };
+  return { msgtype, payload, canonical: canonical(payload) };
 }
+
+/** What is forwarded: the parsed payload serialised again, so WeCom reads exactly what policies checked. */
+export const canonical = (payload: object): Buffer => Buffer.from(JSON.stringify(payload), 'utf8');

@@ -1,33 +1,65 @@
 import { FirewallError } from '../errors.js';
 import type { Route } from '../policy/types.js';
 
-// The only paths the firewall serves. Agents keep WeCom's paths and swap only the host.
-const ROUTES = new Map<string, Route>([
-  ['/cgi-bin/webhook/send', 'webhook.send'],
-  ['/cgi-bin/webhook/upload_media', 'webhook.upload_media'],
+// The only paths the firewall serves. Agents keep WeCom's paths and swap only the host. Robot
+// routes carry the robot's alias as ?key=; app routes carry a token the firewall minted as
+// ?access_token=; gettoken carries the app's corpid and client secret.
+
+type Kind = 'robot' | 'app' | 'token';
+interface RouteSpec {
+  route: Route;
+  kind: Kind;
+  methods: ReadonlyArray<'GET' | 'POST'>;
+}
+
+const POST = ['POST'] as const;
+const ROUTES = new Map<string, RouteSpec>([
+  ['/cgi-bin/webhook/send', { route: 'webhook.send', kind: 'robot', methods: POST }],
+  ['/cgi-bin/webhook/upload_media', { route: 'webhook.upload_media', kind: 'robot', methods: POST }],
+  ['/cgi-bin/gettoken', { route: 'app.gettoken', kind: 'token', methods: ['GET'] }],
+  ['/cgi-bin/message/send', { route: 'app.message_send', kind: 'app', methods: POST }],
+  ['/cgi-bin/appchat/send', { route: 'app.appchat_send', kind: 'app', methods: POST }],
+  // Privileged endpoints: served so the shipped policy can park them for a human. WeCom takes the
+  // two single deletes as GET.
+  ['/cgi-bin/user/delete', { route: 'app.admin', kind: 'app', methods: ['GET', 'POST'] }],
+  ['/cgi-bin/department/delete', { route: 'app.admin', kind: 'app', methods: ['GET', 'POST'] }],
+  ['/cgi-bin/user/batchdelete', { route: 'app.admin', kind: 'app', methods: POST }],
+  ['/cgi-bin/user/update', { route: 'app.admin', kind: 'app', methods: POST }],
+  ['/cgi-bin/tag/addtagusers', { route: 'app.admin', kind: 'app', methods: POST }],
+  ['/cgi-bin/tag/deltagusers', { route: 'app.admin', kind: 'app', methods: POST }],
+  ['/cgi-bin/agent/set', { route: 'app.admin', kind: 'app', methods: POST }],
 ]);
 
 export interface RoutedRequest {
   route: Route;
+  kind: Kind;
   path: string;
-  /** The robot alias from ?key=. */
-  alias: string;
-  /** Query parameters other than key, kept for the upstream (e.g. type=file). */
+  method: 'GET' | 'POST';
+  /** The robot alias (robot routes) or the minted access token (app routes); '' for gettoken. */
+  credential: string;
+  /** Query parameters other than the credential. */
   query: URLSearchParams;
 }
 
-/** Path, method and key checks: everything that can be refused before the body is read. */
+/** Path, method and credential checks: everything that can be refused before the body is read. */
 export function routeRequest(method: string, url: string): RoutedRequest {
   // Exact path match on the raw path: no normalisation, so "/cgi-bin/webhook/send/../x" or an
   // encoded variant is simply an unknown path.
   const q = url.indexOf('?');
   const pathname = q < 0 ? url : url.slice(0, q);
-  const route = ROUTES.get(pathname);
-  if (!route) throw new FirewallError('UNKNOWN_PATH');
-  if (method !== 'POST') throw new FirewallError('METHOD_NOT_ALLOWED', `${route} takes POST`, { headers: { Allow: 'POST' } });
+  const spec = ROUTES.get(pathname);
+  if (!spec) throw new FirewallError('UNKNOWN_PATH');
+  if (!spec.methods.includes(method as 'GET')) throw new FirewallError('METHOD_NOT_ALLOWED', `${spec.route} takes ${spec.methods.join(' or ')}`, { headers: { Allow: spec.methods.join(', ') } });
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
-  const keys = query.getAll('key');
-  if (keys.length !== 1 || !keys[0]) throw new FirewallError('MISSING_KEY', 'pass the robot alias as ?key=<alias>');
-  query.delete('key');
-  return { route, path: pathname, alias: keys[0], query };
+  let credential = '';
+  if (spec.kind !== 'token') {
+    const name = spec.kind === 'robot' ? 'key' : 'access_token';
+    const values = query.getAll(name);
+    if (values.length !== 1 || !values[0]) {
+      throw spec.kind === 'robot' ? new FirewallError('MISSING_KEY', 'pass the robot alias as ?key=<alias>') : new FirewallError('MISSING_ACCESS_TOKEN', 'pass the token from gettoken as ?access_token=');
+    }
+    credential = values[0];
+    query.delete(name);
+  }
+  return { route: spec.route, kind: spec.kind, path: pathname, method: method as 'GET' | 'POST', credential, query };
 }

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
 import { errcodeOf } from './send.js';
 import { basePath } from './agent.js';
+import { relayHeaders } from './relay.js';
 
 // The live forward path. http-proxy sends the checked body upstream over keep-alive sockets; the
 // answer (status, headers, body) is relayed to the agent unchanged but for hop-by-hop headers, and
@@ -10,7 +11,6 @@ import { basePath } from './agent.js';
 // buffered and written in one go; anything past BUFFER_LIMIT is streamed through as it comes.
 
 const BUFFER_LIMIT = 1024 * 1024;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade']);
 
 export interface ForwardResult {
   status: number;
@@ -53,8 +53,7 @@ export class UpstreamProxy {
 
   private relay(proxyRes: http.IncomingMessage, res: http.ServerResponse, pending?: Pending): void {
     const status = proxyRes.statusCode ?? 502;
-    const headers: http.OutgoingHttpHeaders = {};
-    for (const [name, value] of Object.entries(proxyRes.headers)) if (!HOP_BY_HOP.has(name) && value !== undefined) headers[name] = value;
+    const headers = relayHeaders(proxyRes.headers);
     const chunks: Buffer[] = [];
     let size = 0;
     let streaming = false;

@@ -4,48 +4,45 @@ import { basePath } from './agent.js';
 
 export interface UpstreamAnswer {
   status: number;
+  headers: http.IncomingHttpHeaders;
   body: Buffer;
   /** WeCom's errcode, when the answer is JSON carrying one. */
   errcode?: number;
 }
 
-/** A single POST to the upstream, for messages that left the live request (approved ones). */
-export function postUpstream(
-  upstream: URL,
-  agent: http.Agent,
-  path: string,
-  body: Buffer,
-  contentType: string,
-  timeoutMs: number,
-): Promise<UpstreamAnswer> {
-  const request = upstream.protocol === 'https:' ? https.request : http.request;
+export interface UpstreamRequest {
+  method: 'GET' | 'POST';
+  /** Path and query on the upstream, credentials included. */
+  path: string;
+  body?: Buffer;
+  contentType?: string;
+}
+
+/** One buffered request to the upstream: token fetches, app calls that may be retried, approved messages. */
+export function requestUpstream(upstream: URL, agent: http.Agent, request: UpstreamRequest, timeoutMs: number): Promise<UpstreamAnswer> {
+  const send = upstream.protocol === 'https:' ? https.request : http.request;
+  const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
+  if (request.body) Object.assign(headers, { 'content-type': request.contentType ?? 'application/json', 'content-length': request.body.length });
   return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        protocol: upstream.protocol,
-        hostname: upstream.hostname,
-        port: upstream.port || undefined,
-        method: 'POST',
-        path: basePath(upstream) + path,
-        agent,
-        timeout: timeoutMs,
-        headers: { 'content-type': contentType, 'content-length': body.length },
-      },
+    const req = send(
+      { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port || undefined, method: request.method, path: basePath(upstream) + request.path, agent, timeout: timeoutMs, headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
-          const buf = Buffer.concat(chunks);
-          resolve({ status: res.statusCode ?? 0, body: buf, errcode: errcodeOf(buf) });
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, errcode: isJson(res.headers) ? errcodeOf(body) : undefined });
         });
         res.on('error', reject);
       },
     );
     req.on('timeout', () => req.destroy(new Error('upstream timeout')));
     req.on('error', reject);
-    req.end(body);
+    req.end(request.body);
   });
 }
+
+const isJson = (headers: http.IncomingHttpHeaders) => !headers['content-type'] || /json|text\/plain/i.test(headers['content-type']);
 
 export function errcodeOf(body: Buffer | string): number | undefined {
   try {

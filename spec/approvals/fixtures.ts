@@ -4,6 +4,7 @@ import type { NewApproval } from '../../lib/approvals/store.js';
 export const parked = (over: Partial<NewApproval> = {}): NewApproval => ({
   requestId: 'req-1',
   route: 'webhook.send',
+  method: 'POST',
   target: '/cgi-bin/webhook/send',
   robot: 'ops',
   caller: '127.0.0.1',

@@ -124,7 +124,7 @@ describe('webhook/send end to end', () => {
     ['a missing key', () => stack.send('', text('hi'), { path: '/cgi-bin/webhook/send' }), 400, 93000],
     ['an unknown robot alias', () => stack.send('nobody', text('hi')), 404, 93000],
     ['a GET', () => stack.send('ops', null, { method: 'GET' }), 405, 9900003],
-    ['an unknown path', () => stack.send('ops', text('hi'), { path: '/cgi-bin/user/batchdelete' }), 404, 9900002],
+    ['an unknown path', () => stack.send('ops', text('hi'), { path: '/cgi-bin/user/list' }), 404, 9900002],
   ];
   for (const [name, call, status, errcode] of badInput) {
     it(`answers ${name} with ${status}/${errcode} and forwards nothing`, async () => {

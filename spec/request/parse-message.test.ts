@@ -69,11 +69,11 @@ describe('routeRequest', () => {
   it('routes the two webhook paths and keeps other query parameters', () => {
     const r = routeRequest('POST', '/cgi-bin/webhook/upload_media?key=ops&type=file');
     assert.equal(r.route, 'webhook.upload_media');
-    assert.equal(r.alias, 'ops');
+    assert.equal(r.credential, 'ops');
     assert.equal(r.query.toString(), 'type=file');
   });
   it('refuses unknown paths (404), other methods (405 + Allow) and missing or repeated keys (93000)', () => {
-    assert.equal(refusal(() => routeRequest('POST', '/cgi-bin/user/delete?key=ops')).status, 404);
+    assert.equal(refusal(() => routeRequest('POST', '/cgi-bin/user/list?access_token=t')).status, 404);
     assert.equal(refusal(() => routeRequest('POST', '/cgi-bin/webhook/send/../../user/delete?key=ops')).status, 404);
     const m = refusal(() => routeRequest('GET', '/cgi-bin/webhook/send?key=ops'));
     assert.equal(m.status, 405);

@@ -1,0 +1,95 @@
+import { timingSafeEqual } from 'node:crypto';
+import { FirewallError } from '../errors.js';
+import type { App } from '../config/load.js';
+import { assertBodyUnread, readBody } from '../request/body.js';
+import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../request/parse-message.js';
+import { relayHeaders } from '../upstream/relay.js';
+import type { RequestContext } from './context.js';
+import { judge } from './judge.js';
+import { sendJson } from './respond.js';
+
+// The self-built-app API. Agents hold a client secret and tokens the firewall minted; the real
+// corpsecret and WeCom's tokens stay here. Every call is checked like a robot message, then made
+// with the real token (fetched, cached, refreshed on 40014/42001 by AppClient).
+
+/** GET /cgi-bin/gettoken?corpid=&corpsecret=<client secret>: answered here, never forwarded as such. */
+export async function gettokenRoute(ctx: RequestContext): Promise<void> {
+  const { routed, record, deps } = ctx;
+  const corpid = routed.query.get('corpid');
+  const secret = routed.query.get('corpsecret');
+  if (!corpid) throw new FirewallError('MISSING_CORPID');
+  if (!secret) throw new FirewallError('MISSING_CORPSECRET');
+  const candidates = [...deps.config.apps.values()].filter((a) => a.corpId === corpid);
+  if (!candidates.length) throw new FirewallError('INVALID_CORPID');
+  const app = candidates.find((a) => sameSecret(a.clientSecret, secret));
+  if (!app) throw new FirewallError('INVALID_CREDENTIAL', 'wrong client secret for this corpid'); // refused here: WeCom is not asked
+  record.what.robot = `app:${app.name}`;
+  await deps.apps.tokens.get(app); // the firewall's own credentials must work before the agent is told they do
+  const { token, expiresIn } = deps.minted.issue(app);
+  deps.config.redactor.add(token);
+  record.decision = 'token_issued';
+  sendJson(ctx.res, 200, { errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn });
+}
+
+/** message/send, appchat/send and the privileged endpoints, with a minted token. */
+export async function appRoute(ctx: RequestContext): Promise<void> {
+  const { req, res, routed, record, deps } = ctx;
+  const found = deps.minted.lookup(routed.credential);
+  if ('error' in found) throw new FirewallError(found.error === 'expired' ? 'EXPIRED_ACCESS_TOKEN' : 'INVALID_ACCESS_TOKEN', 'get a token from /cgi-bin/gettoken on the firewall');
+  const { app } = found;
+  record.what.robot = `app:${app.name}`;
+  assertBodyUnread(req);
+
+  let payload: Record<string, unknown>;
+  let msgtype: string | undefined;
+  let bytes: Buffer | undefined;
+  if (routed.method === 'GET') {
+    payload = Object.fromEntries(routed.query);
+  } else {
+    checkJsonContentType(req.headers['content-type']);
+    const body = await readBody(req, deps.config.limits.maxBodyBytes);
+    if (routed.route === 'app.admin') {
+      payload = parseJsonObject(body);
+      bytes = canonical(payload);
+    } else {
+      const message = parseMessage(body);
+      ({ payload, msgtype } = message);
+      bytes = message.canonical;
+      if (routed.route === 'app.message_send') checkAgentId(payload, app);
+    }
+  }
+
+  const target = { kind: 'app' as const, name: app.name };
+  const query = routed.query.toString();
+  const request = { route: routed.route, path: routed.path, app: app.name, caller: ctx.caller, msgtype, payload };
+  const contentType = 'application/json; charset=utf-8';
+  if ((await judge(ctx, request, target, { bytes: bytes ?? Buffer.alloc(0), contentType, upstreamQuery: query })) === 'parked') return;
+
+  await deps.limits.take(target, ctx.caller);
+  record.decision = 'forwarded';
+  let answer;
+  try {
+    answer = await deps.apps.call(app, routed.method, routed.path, query, bytes, contentType);
+  } catch (err) {
+    if (err instanceof FirewallError) throw err;
+    record.decision = 'upstream_error';
+    throw new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
+  }
+  record.upstream_status = answer.status;
+  record.upstream_errcode = answer.errcode;
+  res.writeHead(answer.status, { ...relayHeaders(answer.headers), 'content-length': answer.body.length });
+  res.end(answer.body);
+}
+
+/** The body's agentid must be its app's, as an integer: a token of one app cannot send as another. */
+function checkAgentId(payload: Record<string, unknown>, app: App): void {
+  if (payload.agentid !== app.agentId) {
+    throw new FirewallError('INVALID_AGENTID', typeof payload.agentid === 'number' ? "agentid is not this token's app" : 'agentid must be an integer');
+  }
+}
+
+function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { FirewallError, POLICY_ERRCODES } from '../errors.js';
+import type { Decision, PolicyRequest } from '../policy/types.js';
+import type { Target } from '../limits/limiter.js';
+import type { RequestContext } from './context.js';
+import { sendJson } from './respond.js';
+
+/**
+ * Runs the policies over a parsed request. A reject throws the rule's refusal; an approve parks the
+ * exact bytes and answers 202 (returning 'parked'); an allow returns 'allow' for the caller to
+ * forward. Either way the audit record learns the rule.
+ */
+export async function judge(ctx: RequestContext, request: PolicyRequest, target: Target, body: { bytes: Buffer; contentType: string; upstreamQuery: string }): Promise<'allow' | 'parked'> {
+  const { record, deps } = ctx;
+  record.what.msgtype = request.msgtype;
+  record.what.size = body.bytes.length;
+  record.what.sha256 = createHash('sha256').update(body.bytes).digest('hex');
+  const decision = decide(deps, request);
+  record.why = { rule: decision.rule, pack: decision.pack, reason: decision.reason };
+  if (decision.action === 'reject') {
+    const code = POLICY_ERRCODES[decision.errcode ?? 9900001] ?? 'POLICY_REJECTED';
+    throw new FirewallError(code, `rule ${decision.rule}: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`, { errcode: decision.errcode });
+  }
+  if (decision.action === 'allow') return 'allow';
+  // Parking spends the caller's and the global tokens (not the target's: nothing is sent yet), so an
+  // agent cannot fill the approval queue faster than it could post.
+  await deps.limits.take(undefined, ctx.caller);
+  const approval = deps.approvals.park({
+    requestId: ctx.requestId,
+    route: request.route,
+    method: ctx.routed.method,
+    target: body.upstreamQuery ? `${request.path}?${body.upstreamQuery}` : request.path,
+    robot: target.name,
+    caller: ctx.caller,
+    msgtype: request.msgtype,
+    payload: body.bytes,
+    contentType: body.contentType,
+    rule: decision.rule,
+    reason: decision.reason,
+  });
+  record.decision = 'parked';
+  record.what.approval_id = approval.id;
+  sendJson(ctx.res, 202, { errcode: 0, errmsg: 'pending approval', approval_id: approval.id, request_id: ctx.requestId });
+  return 'parked';
+}
+
+/** Policies are compiled code over untrusted input: if one throws, refuse (fail closed). */
+function decide(deps: RequestContext['deps'], req: PolicyRequest): Decision {
+  try {
+    return deps.policies().decide(req);
+  } catch (err) {
+    throw new FirewallError('INTERNAL', 'policy evaluation failed; the request was not forwarded', { cause: err });
+  }
+}

@@ -1,0 +1,56 @@
+import { createHash } from 'node:crypto';
+import { FirewallError } from '../errors.js';
+import { upstreamPath } from '../upstream/agent.js';
+import { assertBodyUnread, readBody } from '../request/body.js';
+import { checkJsonContentType, parseMessage } from '../request/parse-message.js';
+import { parseUpload } from '../request/parse-upload.js';
+import type { RequestContext } from './context.js';
+import { judge } from './judge.js';
+
+// Group robots: webhook/send and upload_media. The alias becomes the real key only on the upstream
+// request, after the policies allowed exactly the bytes that are sent.
+
+export function robotRoute(sendPaths: Map<string, string>) {
+  return async (ctx: RequestContext): Promise<void> => {
+    const { req, res, routed, record, deps } = ctx;
+    const { config } = deps;
+    const robot = config.robots.get(routed.credential);
+    if (!robot) {
+      // Never echo or log the unknown alias itself: an agent may have sent a real key here.
+      record.what.robot = `unknown:${createHash('sha256').update(routed.credential).digest('hex').slice(0, 12)}`;
+      throw new FirewallError('UNKNOWN_ROBOT', 'no robot with this alias is configured');
+    }
+    record.what.robot = robot.alias;
+    assertBodyUnread(req);
+
+    let parsed: { msgtype?: string; payload: unknown; canonical: Buffer; contentType: string };
+    let query = '';
+    if (routed.route === 'webhook.send') {
+      checkJsonContentType(req.headers['content-type']);
+      parsed = { ...parseMessage(await readBody(req, config.limits.maxBodyBytes)), contentType: 'application/json; charset=utf-8' };
+    } else {
+      // The upstream query is rebuilt from the one type the policies saw; nothing else passes.
+      const types = routed.query.getAll('type');
+      if (types.length !== 1 || !types[0]) throw new FirewallError('INVALID_PAYLOAD', 'pass type=file or type=voice, once');
+      query = new URLSearchParams({ type: types[0] }).toString();
+      parsed = { ...(await parseUpload(req, types[0], config.limits.maxUploadBytes)), msgtype: types[0] };
+    }
+
+    const target = { kind: 'robot' as const, name: robot.alias };
+    const request = { route: routed.route, path: routed.path, robot: robot.alias, caller: ctx.caller, msgtype: parsed.msgtype, payload: parsed.payload };
+    if ((await judge(ctx, request, target, { bytes: parsed.canonical, contentType: parsed.contentType, upstreamQuery: query })) === 'parked') return;
+
+    await deps.limits.take(target, ctx.caller);
+    record.decision = 'forwarded';
+    const path = query ? upstreamPath(routed.path, robot.key, query) : sendPaths.get(robot.alias)!;
+    try {
+      const result = await deps.proxy.forward(req, res, path, parsed.canonical, parsed.contentType);
+      record.upstream_status = result.status;
+      record.upstream_errcode = result.errcode;
+    } catch (err) {
+      record.decision = 'upstream_error';
+      if (res.destroyed) record.why = { ...record.why, reason: 'the agent disconnected before WeCom answered; WeCom may have received the message' };
+      throw new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
+    }
+  };
+}
