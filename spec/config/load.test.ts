@@ -70,6 +70,16 @@ describe('config', () => {
     assert.ok(problems({ ...minimal, listen: 'nonsense' }).some((p) => p.includes('/listen')));
   });
 
+  it('resolves apps, and refuses a client secret equal to the real corpsecret', () => {
+    const app = { corpId: 'ww1', corpSecret: '${env:REAL}', agentId: 1000002, clientSecret: '${env:CLIENT}' };
+    const c = resolveConfig({ ...minimal, apps: { helpdesk: app } }, { env: { ...env, REAL: 'real-corp-secret', CLIENT: 'client-secret' } });
+    assert.equal(c.apps.get('helpdesk')?.corpSecret, 'real-corp-secret');
+    assert.equal(c.apps.get('helpdesk')?.agentId, 1000002);
+    assert.match(problems({ ...minimal, apps: { helpdesk: app } }, { ...env, REAL: 'same', CLIENT: 'same' })[0]!, /must differ from corpSecret/);
+    assert.match(problems({ ...minimal, apps: { helpdesk: { ...app, agentId: '1000002' } } }, { ...env, REAL: 'a', CLIENT: 'b' })[0]!, /\/apps\/helpdesk\/agentId/);
+    assert.match(problems({ ...minimal, apps: { helpdesk: { ...app, corpSecret: 'inline-secret' } } }, env)[0]!, /secret reference/);
+  });
+
   it('names file and line for a problem in a YAML file', () => {
     const dir = tempDir();
     const file = join(dir, 'firewall.yaml');
