@@ -9,7 +9,7 @@ import { createAuditLog } from './audit/audit.js';
 import { upstreamAgent, upstreamPath } from './upstream/agent.js';
 import { requestUpstream } from './upstream/send.js';
 import { AppClient } from './apps/client.js';
-import { MintedTokens } from './apps/minted-tokens.js';
+import { MintedTokens, loadTokenKey } from './apps/minted-tokens.js';
 import type { Approval } from './approvals/store.js';
 import { FirewallError } from './errors.js';
 import { UpstreamProxy } from './upstream/proxy.js';
@@ -74,7 +74,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
   if (!config.admin && policies.rules.some((r) => r.action === 'approve' || policies.defaultDecision.action === 'approve')) {
     log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
   }
-  const minted = new MintedTokens();
+  const minted = new MintedTokens(loadTokenKey(config.dataDir), config.apps);
   const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy, apps, minted, log });
   const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor, log }) : undefined;
 

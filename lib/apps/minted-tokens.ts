@@ -1,47 +1,83 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import type { App } from '../config/load.js';
 
-// Access tokens the firewall hands to agents instead of WeCom's. Like WeCom, an app gets the same
-// token while it is valid; each token is bound to its app, and `expires_in` is the time it really
-// has left. Tokens live in memory: after a restart agents get 40014 and fetch a new one, as they do
-// when WeCom invalidates a token.
+// Access tokens the firewall hands to agents instead of WeCom's: random, bound to one app, and
+// signed with a key kept in dataDir, so they stay valid across a restart. That matters: plugins
+// cache a token for up to two hours and do not fetch a new one when told it is invalid. Like WeCom,
+// an app gets the same token while it is valid, and `expires_in` is the time it really has left.
+// A token also carries a fingerprint of the app's client secret: rotating that secret revokes it.
 
 export const MINTED_TTL_MS = 7200 * 1000;
-
-interface Minted {
-  app: App;
-  expiresAt: number;
-}
+const PREFIX = 'wf1';
 
 export type TokenLookup = { app: App } | { error: 'invalid' | 'expired' };
 
-export class MintedTokens {
-  private readonly byToken = new Map<string, Minted>();
-  private readonly current = new Map<string, string>();
+interface Claims {
+  a: string; // app name
+  e: number; // expiry, ms since epoch
+  c: string; // client secret fingerprint
+  n: string; // nonce
+}
 
-  constructor(private readonly ttlMs = MINTED_TTL_MS, private readonly now: () => number = Date.now) {}
+export class MintedTokens {
+  private readonly current = new Map<string, { token: string; expiresAt: number }>();
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly apps: Map<string, App>,
+    private readonly ttlMs = MINTED_TTL_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   issue(app: App): { token: string; expiresIn: number } {
     const held = this.current.get(app.name);
-    const minted = held ? this.byToken.get(held) : undefined;
-    if (held && minted && minted.expiresAt > this.now() + 1000) return { token: held, expiresIn: Math.floor((minted.expiresAt - this.now()) / 1000) };
-    this.sweep();
-    const token = `wf_${randomBytes(32).toString('base64url')}`;
-    this.byToken.set(token, { app, expiresAt: this.now() + this.ttlMs });
-    this.current.set(app.name, token);
+    if (held && held.expiresAt > this.now() + 1000) return { token: held.token, expiresIn: Math.floor((held.expiresAt - this.now()) / 1000) };
+    const claims: Claims = { a: app.name, e: this.now() + this.ttlMs, c: fingerprint(app), n: randomBytes(16).toString('base64url') };
+    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const token = `${PREFIX}.${body}.${this.sign(body)}`;
+    this.current.set(app.name, { token, expiresAt: claims.e });
     return { token, expiresIn: Math.floor(this.ttlMs / 1000) };
   }
 
   lookup(token: string): TokenLookup {
-    const minted = this.byToken.get(token);
-    if (!minted) return { error: 'invalid' };
-    if (minted.expiresAt <= this.now()) return { error: 'expired' };
-    return { app: minted.app };
+    const [prefix, body, signature, ...rest] = token.split('.');
+    if (prefix !== PREFIX || !body || !signature || rest.length) return { error: 'invalid' };
+    const expected = Buffer.from(this.sign(body));
+    const given = Buffer.from(signature);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { error: 'invalid' };
+    let claims: Claims;
+    try {
+      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Claims;
+    } catch {
+      return { error: 'invalid' };
+    }
+    const app = this.apps.get(claims.a);
+    if (!app || claims.c !== fingerprint(app)) return { error: 'invalid' };
+    if (claims.e <= this.now()) return { error: 'expired' };
+    return { app };
   }
 
-  /** Expired tokens are kept one more lifetime (to answer 42001 rather than 40014), then dropped. */
-  private sweep(): void {
-    const cutoff = this.now() - this.ttlMs;
-    for (const [token, m] of this.byToken) if (m.expiresAt < cutoff) this.byToken.delete(token);
+  private sign(body: string): string {
+    return createHmac('sha256', this.key).update(`${PREFIX}.${body}`).digest('base64url');
   }
+}
+
+const fingerprint = (app: App) => createHash('sha256').update(app.clientSecret).digest('base64url').slice(0, 12);
+
+/** The signing key in `<dataDir>/token.key`, created (0600) on first start. */
+export function loadTokenKey(dataDir: string): Buffer {
+  const file = join(dataDir, 'token.key');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    const fd = openSync(file, 'wx', 0o600);
+    writeSync(fd, randomBytes(32));
+    closeSync(fd);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const key = readFileSync(file);
+  if (key.length < 32) throw new Error(`${file} is shorter than 32 bytes; delete it to create a new one (agents then fetch new tokens)`);
+  return key;
 }

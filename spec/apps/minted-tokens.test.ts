@@ -1,15 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MintedTokens } from '../../lib/apps/minted-tokens.js';
+import { randomBytes } from 'node:crypto';
+import { MintedTokens, loadTokenKey } from '../../lib/apps/minted-tokens.js';
 import { parseRate } from '../../lib/config/units.js';
+import type { App } from '../../lib/config/load.js';
+import { tempDir } from '../helpers.js';
 
-const app = (name: string) => ({ name, corpId: 'ww1', corpSecret: 'real', agentId: 1000002, clientSecret: 'client', limit: parseRate('10/min') });
+const app = (name: string, clientSecret = 'client'): App => ({ name, corpId: 'ww1', corpSecret: 'real', agentId: 1000002, clientSecret, limit: parseRate('10/min') });
+const appsOf = (...list: App[]) => new Map(list.map((a) => [a.name, a]));
 
 describe('MintedTokens', () => {
   it('gives an app the same token while it is valid, with an honest expires_in', () => {
     let now = 0;
-    const tokens = new MintedTokens(7200_000, () => now);
     const a = app('helpdesk');
+    const tokens = new MintedTokens(randomBytes(32), appsOf(a), 7200_000, () => now);
     const first = tokens.issue(a);
     assert.equal(first.expiresIn, 7200);
     now = 1000_000;
@@ -19,17 +23,30 @@ describe('MintedTokens', () => {
     assert.deepEqual(tokens.lookup(first.token), { app: a });
   });
 
-  it('binds a token to its app and tells expired from unknown', () => {
+  it('binds a token to its app and tells expired from unknown or forged', () => {
     let now = 0;
-    const tokens = new MintedTokens(1000, () => now);
-    const one = tokens.issue(app('one'));
-    const two = tokens.issue(app('two'));
-    assert.notEqual(one.token, two.token);
-    assert.equal((tokens.lookup(two.token) as { app: { name: string } }).app.name, 'two');
-    now = 1500;
-    assert.deepEqual(tokens.lookup(one.token), { error: 'expired' });
+    const [one, two] = [app('one'), app('two')];
+    const tokens = new MintedTokens(randomBytes(32), appsOf(one, two), 1000, () => now);
+    const t1 = tokens.issue(one);
+    const t2 = tokens.issue(two);
+    assert.notEqual(t1.token, t2.token);
+    assert.equal((tokens.lookup(t2.token) as { app: App }).app.name, 'two');
+    const [prefix, body, sig] = t1.token.split('.');
+    const claims = JSON.parse(Buffer.from(body!, 'base64url').toString()) as { a: string };
+    const forged = Buffer.from(JSON.stringify({ ...claims, a: 'two' })).toString('base64url');
+    assert.deepEqual(tokens.lookup(`${prefix}.${forged}.${sig}`), { error: 'invalid' });
     assert.deepEqual(tokens.lookup('a-real-wecom-token'), { error: 'invalid' });
-    const fresh = tokens.issue(app('one'));
-    assert.notEqual(fresh.token, one.token);
+    now = 1500;
+    assert.deepEqual(tokens.lookup(t1.token), { error: 'expired' });
+    assert.notEqual(tokens.issue(one).token, t1.token);
+  });
+
+  it('keeps tokens valid across a restart (same key in dataDir), and revokes them when the client secret rotates', () => {
+    const dir = tempDir();
+    const a = app('helpdesk');
+    const before = new MintedTokens(loadTokenKey(dir), appsOf(a)).issue(a).token;
+    assert.deepEqual(new MintedTokens(loadTokenKey(dir), appsOf(a)).lookup(before), { app: a });
+    assert.deepEqual(new MintedTokens(loadTokenKey(dir), appsOf(app('helpdesk', 'rotated'))).lookup(before), { error: 'invalid' });
+    assert.deepEqual(new MintedTokens(loadTokenKey(tempDir()), appsOf(a)).lookup(before), { error: 'invalid' });
   });
 });
