@@ -3,6 +3,7 @@ import type express from 'express';
 import { loadConfigFile, resolveConfig, type FirewallConfigInput, type ResolvedConfig } from './config/load.js';
 import { PolicySet } from './policy/compile.js';
 import { Limits } from './limits/limiter.js';
+import { RecipientLimits } from './limits/recipients.js';
 import { SqliteApprovalStore } from './approvals/sqlite-store.js';
 import { Approvals } from './approvals/service.js';
 import { createAuditLog } from './audit/audit.js';
@@ -75,7 +76,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
     log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
   }
   const minted = new MintedTokens(loadTokenKey(config.dataDir), config.apps);
-  const handle = createProxyHandler({ config, policies: () => policies, limits, approvals, audit, proxy, apps, minted, log });
+  const handle = createProxyHandler({ config, policies: () => policies, limits, recipients: new RecipientLimits(), approvals, audit, proxy, apps, minted, log });
   const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor, log }) : undefined;
 
   let closed = false;

@@ -4,6 +4,7 @@ import type { App } from '../config/load.js';
 import { assertBodyUnread, readBody } from '../request/body.js';
 import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../request/parse-message.js';
 import { relayHeaders } from '../upstream/relay.js';
+import { recipientsOf } from '../limits/recipients.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
 import { sendJson } from './respond.js';
@@ -65,7 +66,13 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   const contentType = 'application/json; charset=utf-8';
   if ((await judge(ctx, request, target, { bytes: bytes ?? Buffer.alloc(0), contentType, upstreamQuery: query })) === 'parked') return;
 
-  await deps.limits.take(target, ctx.caller);
+  const refund = routed.route === 'app.message_send' ? await deps.recipients.take(app.name, recipientsOf(payload)) : async () => {};
+  try {
+    await deps.limits.take(target, ctx.caller);
+  } catch (err) {
+    await refund();
+    throw err;
+  }
   record.decision = 'forwarded';
   let answer;
   try {
