@@ -133,7 +133,7 @@ const BENIGN_PROSE = [
 describe('shipped policy packs', () => {
   it('load in order: contract, guardrails, then the single default (allow)', () => {
     const packs = [...new Set(policies.rules.map((r) => r.pack))];
-    assert.deepEqual(packs, ['wecom-contract', 'guardrails']);
+    assert.deepEqual(packs, ['wecom-contract', 'app-contract', 'guardrails', 'app-guardrails']);
     assert.equal(policies.rules[0]!.name, 'wecom.msgtype.unknown');
     assert.equal(policies.defaultDecision.action, 'allow');
     assert.equal(policies.defaultDecision.rule, 'default');
@@ -155,7 +155,7 @@ describe('shipped policy packs', () => {
       assert.ok(rule.reason.trim().length > 20, `${rule.name} reason`);
       if (rule.action === 'reject') assert.ok(rule.errcode, `${rule.name} errcode`);
       // upload_media requests carry ?type= as msgtype: a msgtype rule without a path would catch them too
-      if (rule.msgtypes) assert.ok(rule.paths && rule.paths.size === 1, `${rule.name} is pinned to one path`);
+      if (rule.msgtypes) assert.ok(rule.paths && (rule.paths.has(UPLOAD) ? rule.paths.size === 1 : rule.paths.size >= 1), `${rule.name} is pinned to its paths (upload_media alone)`);
     }
   });
 
