@@ -18,6 +18,8 @@ export interface Stack {
   server: RunningServer;
   /** The real webhook key of each robot alias. */
   keys: Record<string, string>;
+  /** The self-built app "helpdesk": its real corpSecret (firewall and simulator only) and the client secret agents get. */
+  app: typeof HELPDESK;
   dataDir: string;
   send(alias: string, body: unknown, init?: { headers?: Record<string, string>; raw?: string | Buffer; method?: string; path?: string }): Promise<Answer>;
   admin(method: string, path: string, token?: string, body?: unknown): Promise<Answer>;
@@ -43,13 +45,29 @@ export async function answerOf(res: Response): Promise<Answer> {
   return { status: res.status, headers: res.headers, json, text };
 }
 
-/** Simulator + real firewall server on ephemeral ports, robots "ops" and "team" (plus any in `config.robots`). */
+export const HELPDESK = {
+  corpId: 'ww-spec-corp',
+  agentId: 1000002,
+  corpSecret: 'real-corp-secret-9f8e7d6c5b4a39281706',
+  clientSecret: 'client-secret-for-agents-0a1b2c3d4e5f',
+  users: ['zhangsan', 'lisi', 'wangwu'],
+};
+
+/**
+ * Simulator + real firewall server on ephemeral ports: robots "ops" and "team" (plus any in
+ * `config.robots`) and the self-built app "helpdesk".
+ */
 export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}): Promise<Stack> {
   const aliases = ['ops', 'team', ...Object.keys(config.robots ?? {})];
   const keys: Record<string, string> = Object.fromEntries(aliases.map((a) => [a, randomUUID()]));
-  const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET };
+  const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET, HELPDESK_REAL: HELPDESK.corpSecret, HELPDESK_CLIENT: HELPDESK.clientSecret };
   for (const a of aliases) env[`KEY_${a.replace(/\W/g, '_').toUpperCase()}`] = keys[a];
-  const sim = await startSimulator({ keys: Object.values(keys), quiet: true, ...simOptions });
+  const sim = await startSimulator({
+    keys: Object.values(keys),
+    apps: [{ corpId: HELPDESK.corpId, corpSecret: HELPDESK.corpSecret, agentId: HELPDESK.agentId, users: HELPDESK.users }],
+    quiet: true,
+    ...simOptions,
+  });
   const dataDir = tempDir();
   const robots: FirewallConfigInput['robots'] = {};
   for (const a of aliases) robots[a] = { ...config.robots?.[a], key: `\${env:KEY_${a.replace(/\W/g, '_').toUpperCase()}}` };
@@ -60,6 +78,7 @@ export async function startStack(config: Partial<FirewallConfigInput> = {}, simO
       dataDir,
       admin: { listen: '127.0.0.1:0', jwtSecret: '${env:SPEC_ADMIN_SECRET}' },
       approvals: { approvers: ['alice', 'bob'] },
+      apps: { helpdesk: { corpId: HELPDESK.corpId, agentId: HELPDESK.agentId, corpSecret: '${env:HELPDESK_REAL}', clientSecret: '${env:HELPDESK_CLIENT}' } },
       ...config,
       robots,
     },
@@ -73,6 +92,7 @@ export async function startStack(config: Partial<FirewallConfigInput> = {}, simO
     sim,
     server,
     keys,
+    app: HELPDESK,
     dataDir,
     async send(alias, body, init = {}) {
       const path = init.path ?? '/cgi-bin/webhook/send';

@@ -86,7 +86,9 @@ export function view(a: Approval): Record<string, unknown> {
     request_id: a.requestId,
     status: a.status,
     route: a.route,
-    robot: a.robot,
+    method: a.method,
+    target: a.target,
+    [a.route.startsWith('app.') ? 'app' : 'robot']: a.robot,
     caller: a.caller,
     msgtype: a.msgtype ?? null,
     rule: a.rule,
@@ -95,7 +97,8 @@ export function view(a: Approval): Record<string, unknown> {
     expires_at: a.expiresAt,
     size: a.payload.length,
     sha256: a.sha256,
-    payload: a.contentType.startsWith('application/json') ? (JSON.parse(a.payload.toString('utf8')) as unknown) : null,
+    // JSON bodies decoded for reading; uploads (a file) and GET calls (no body: see target) show null.
+    payload: a.contentType.startsWith('application/json') && a.payload.length ? (JSON.parse(a.payload.toString('utf8')) as unknown) : null,
     decisions: a.decisions,
     upstream: a.upstream ?? null,
   };

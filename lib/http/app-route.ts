@@ -63,7 +63,7 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   const target = { kind: 'app' as const, name: app.name };
   const query = routed.query.toString();
   const request = { route: routed.route, path: routed.path, app: app.name, caller: ctx.caller, msgtype, payload };
-  const contentType = 'application/json; charset=utf-8';
+  const contentType = bytes ? 'application/json; charset=utf-8' : '';
   if ((await judge(ctx, request, target, { bytes: bytes ?? Buffer.alloc(0), contentType, upstreamQuery: query })) === 'parked') return;
 
   const refund = routed.route === 'app.message_send' ? await deps.recipients.take(app.name, recipientsOf(payload)) : async () => {};

@@ -18,6 +18,9 @@ const ROUTES = new Map<string, Route>([
   ['/__sim/messages', { method: 'GET', handle: messages }],
   ['/__sim/fail', { method: 'POST', handle: fail }],
   ['/__sim/reset', { method: 'POST', handle: reset }],
+  ['/__sim/app-messages', { method: 'GET', handle: appMessages }],
+  ['/__sim/admin-calls', { method: 'GET', handle: adminCalls }],
+  ['/__sim/expire-tokens', { method: 'POST', handle: expireTokens }],
 ]);
 
 /** undefined when `path` is not a control endpoint. */
@@ -35,14 +38,15 @@ function messages(query: URLSearchParams, _body: Buffer | undefined, state: Simu
   return { status: 200, json: { messages: delivered ? state.delivered(key) : state.received(key) } };
 }
 
-/** Body `{"count": N, "errcode": -1}`; errcode is optional. */
+/** Body `{"count": N, "errcode": -1, "path": "/cgi-bin/message/send"}`; errcode and path are optional. */
 function fail(_query: URLSearchParams, body: Buffer | undefined, state: SimulatorState): ControlAnswer {
   const request = parseJson(body);
-  if (!isRecord(request)) return badRequest('body must be a JSON object {"count": N, "errcode": E}');
-  const { count, errcode = -1 } = request;
+  if (!isRecord(request)) return badRequest('body must be a JSON object {"count": N, "errcode": E, "path": P}');
+  const { count, errcode = -1, path } = request;
   if (typeof count !== 'number' || typeof errcode !== 'number') return badRequest('count and errcode must be numbers');
+  if (path !== undefined && typeof path !== 'string') return badRequest('path must be a string');
   try {
-    state.faults.add(count, errcode);
+    state.faults.add(count, errcode, path);
   } catch (error) {
     return badRequest(error instanceof Error ? error.message : String(error));
   }
@@ -51,6 +55,21 @@ function fail(_query: URLSearchParams, body: Buffer | undefined, state: Simulato
 
 function reset(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
   state.reset();
+  return { status: 200, json: { ok: true } };
+}
+
+/** Every message/send and appchat/send request, and how many gettoken calls arrived. */
+function appMessages(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  return { status: 200, json: { messages: state.app.messages(), tokenRequests: state.app.tokenRequests() } };
+}
+
+function adminCalls(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  return { status: 200, json: { calls: state.app.adminCalls() } };
+}
+
+/** The next call with any token issued so far answers 42001. */
+function expireTokens(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  state.app.tokens.expireAll();
   return { status: 200, json: { ok: true } };
 }
 

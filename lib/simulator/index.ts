@@ -1,3 +1,4 @@
-// A stand-in for https://qyapi.weixin.qq.com's group-robot API that answers as WeCom does.
+// A stand-in for https://qyapi.weixin.qq.com: the group-robot API and the self-built-app API,
+// answering as WeCom does.
 export { startSimulator } from './server.js';
-export type { ReceivedMessage, Simulator, SimulatorOptions } from './types.js';
+export type { AdminCall, AppConfig, AppMessage, ReceivedMessage, Simulator, SimulatorOptions } from './types.js';

@@ -16,7 +16,8 @@ export function parseMediaPart(headers: IncomingHttpHeaders, body: Buffer): Prom
   return new Promise((resolve) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers, limits: { parts: 20 } });
+      // Filenames as UTF-8: clients (and WeCom) send them raw; busboy's default latin1 garbles CJK names.
+      parser = busboy({ headers, defParamCharset: 'utf8', limits: { parts: 20 } });
     } catch {
       resolve({ ok: false }); // busboy throws on a missing or non-multipart Content-Type
       return;

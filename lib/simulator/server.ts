@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { APP_ROUTES } from './app.js';
+import type { AppRequest, AppResult, AppRoute } from './app-request.js';
+import { AppState, DEFAULT_TOKEN_TTL_SECONDS } from './app-state.js';
 import { readBody } from './body.js';
 import { handleControl } from './control.js';
 import { keyDirectory } from './keys.js';
@@ -24,7 +27,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   if (!Number.isInteger(ratePerMinute) || ratePerMinute < 0) {
     throw new RangeError(`ratePerMinute must be a non-negative integer, got ${ratePerMinute}`);
   }
-  const state = new SimulatorState(keyDirectory(options.keys), ratePerMinute);
+  const app = new AppState(options.apps, options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS, options.chats);
+  const clock = options.clock ?? Date.now;
+  const state = new SimulatorState(keyDirectory(options.keys), ratePerMinute, app, clock);
   const log: Log = options.quiet ? () => {} : (line) => process.stdout.write(`[wecom-sim] ${line}\n`);
   const server = createServer((req, res) => void serve(req, res, state, log));
   const port = await listen(server, options.port ?? 0, host);
@@ -34,7 +39,11 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     port,
     received: (key) => state.received(key),
     delivered: (key) => state.delivered(key),
-    failNext: (count, errcode = -1) => state.faults.add(count, errcode),
+    failNext: (count, errcode = -1, path) => state.faults.add(count, errcode, path),
+    appMessages: () => state.app.messages(),
+    adminCalls: () => state.app.adminCalls(),
+    tokenRequests: () => state.app.tokenRequests(),
+    expireTokens: () => state.app.tokens.expireAll(),
     reset: () => state.reset(),
     close: () => (closing ??= shutDown(server)),
   };
@@ -75,6 +84,11 @@ async function route(req: IncomingMessage, res: ServerResponse, state: Simulator
     await robot(path, query, req, res, state, log);
     return;
   }
+  const appRoute = APP_ROUTES.get(path);
+  if (appRoute) {
+    await appApi(appRoute, path, query, req, res, state, log);
+    return;
+  }
   const control = handleControl(req.method ?? 'GET', path, query, await readBody(req, CONTROL_BODY_CAP), state);
   if (control) writeJson(res, control.status, control.json, control.headers);
   else notFound(res);
@@ -88,13 +102,38 @@ async function robot(path: string, query: URLSearchParams, req: IncomingMessage,
     query,
     headers: req.headers,
     body: await readBody(req, isSend ? SEND_BODY_CAP : UPLOAD_BODY_CAP),
-    now: Date.now(),
+    now: state.now(),
   };
   const result = isSend ? send(request, state) : await upload(request, state);
   const { errcode, detail } = result.verdict;
   state.record({ key: request.key, path, body: result.body, raw: result.raw, at: request.now, errcode });
   log(describe(isSend, request, result));
   writeJson(res, 200, weComAnswer(errcode, clientIp(req), detail, result.extra));
+}
+
+async function appApi(
+  route: AppRoute,
+  path: string,
+  query: URLSearchParams,
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: SimulatorState,
+  log: Log,
+): Promise<void> {
+  const request: AppRequest = {
+    method: req.method ?? 'GET',
+    path,
+    query,
+    headers: req.headers,
+    body: await readBody(req, route.bodyCap),
+    now: state.now(),
+  };
+  const result: AppResult = await route.handle(request, state);
+  const { errcode, detail } = result.verdict;
+  // Neither the token nor the secret is logged: each is a credential.
+  log(`${request.method} ${path} → errcode ${errcode}`);
+  if (result.file) writeFile(res, result.file.bytes, result.file.contentType, result.file.disposition);
+  else writeJson(res, 200, weComAnswer(errcode, clientIp(req), detail, result.extra));
 }
 
 /** One log line; only a key prefix is shown because the key is the robot's only credential. */
@@ -122,6 +161,17 @@ function writeJson(res: ServerResponse, status: number, value: unknown, headers:
   const text = JSON.stringify(value);
   res.writeHead(status, { 'Content-Type': JSON_TYPE, 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** media/get: the raw bytes, as an ordinary HTTP download. */
+function writeFile(res: ServerResponse, bytes: Buffer, contentType: string, disposition: string): void {
+  res.writeHead(200, {
+    'Content-Type': contentType,
+    'Content-Length': bytes.length,
+    'Content-Disposition': disposition,
+    'Cache-Control': 'no-cache, must-revalidate',
+  });
+  res.end(bytes);
 }
 
 // WeCom's front end answers paths it does not serve with a bare HTTP 404, not a JSON errcode.

@@ -1,3 +1,4 @@
+import type { AppState } from './app-state.js';
 import { FaultQueue } from './faults.js';
 import { MediaStore } from './media.js';
 import { RollingWindow } from './rate.js';
@@ -11,12 +12,18 @@ export class SimulatorState {
   readonly keyExists: (key: string) => boolean;
   readonly rate: RollingWindow;
   readonly media = new MediaStore();
+  /** Shared by the robot and the app API: a fault is a WeCom outage, whichever endpoint meets it. */
   readonly faults = new FaultQueue();
+  readonly app: AppState;
+  /** Unix milliseconds; injectable so tests can move time. */
+  readonly now: () => number;
   #received: ReceivedMessage[] = [];
 
-  constructor(keyExists: (key: string) => boolean, ratePerMinute: number) {
+  constructor(keyExists: (key: string) => boolean, ratePerMinute: number, app: AppState, now: () => number = Date.now) {
     this.keyExists = keyExists;
     this.rate = new RollingWindow(ratePerMinute);
+    this.app = app;
+    this.now = now;
   }
 
   record(message: ReceivedMessage): void {
@@ -36,5 +43,6 @@ export class SimulatorState {
     this.media.clear();
     this.rate.clear();
     this.faults.clear();
+    this.app.reset();
   }
 }

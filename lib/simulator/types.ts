@@ -9,6 +9,26 @@ export interface SimulatorOptions {
   ratePerMinute?: number;
   /** No per-request log lines. */
   quiet?: boolean;
+  /** Self-built applications whose corpid/corpsecret gettoken accepts. None: every corpid is unknown (40013). */
+  apps?: AppConfig[];
+  /** Lifetime of an app access_token; default 7200 (WeCom's). A positive integer. */
+  tokenTtlSeconds?: number;
+  /** appchat chatid → member userids. Empty or undefined: any non-empty chatid exists, with unknown members. */
+  chats?: Record<string, string[]>;
+  /** Unix-milliseconds clock for token expiry, media expiry and every rate window; default Date.now. For tests. */
+  clock?: () => number;
+}
+
+export interface AppConfig {
+  corpId: string;
+  corpSecret: string;
+  agentId: number;
+  /** The app's visible members. Empty or undefined: every userid is valid (and `@all` reaches the pseudo-member "@all"). */
+  users?: string[];
+  /** Department ids in the visible range. Empty or undefined: every integer id is valid. */
+  parties?: number[];
+  /** Tag ids in the visible range. Empty or undefined: every integer id is valid. */
+  tags?: number[];
 }
 
 export interface ReceivedMessage {
@@ -24,6 +44,43 @@ export interface ReceivedMessage {
   errcode: number;
 }
 
+/** One request to message/send or appchat/send. */
+export interface AppMessage {
+  path: string;
+  /** Parsed JSON; null when not JSON. Kept even when the request was refused before its body was checked. */
+  body: unknown;
+  /** The agentId of the app whose token was used; null when the token was not valid. */
+  agentId: number | null;
+  /** appchat/send only. */
+  chatid?: string;
+  /**
+   * The userids the message reached. Departments and tags are not expanded to members; `@all` is
+   * expanded to the app's `users`, or is the single pseudo-member "@all" when `users` is open.
+   * For appchat/send: the chat's configured members (none when `chats` is open).
+   */
+  recipients: string[];
+  /** Valid recipients the message was silently not delivered to because of WeCom's per-member limit. */
+  dropped: string[];
+  /** message/send answered errcode 0 only. */
+  msgid?: string;
+  errcode: number;
+  /** Unix milliseconds. */
+  at: number;
+}
+
+/** One request to a privileged endpoint (user/delete, agent/set, …). */
+export interface AdminCall {
+  path: string;
+  method: string;
+  /** The query string without access_token. */
+  query: Record<string, string>;
+  /** Parsed JSON body; null when there was none or it was not JSON. */
+  body: unknown;
+  agentId: number | null;
+  errcode: number;
+  at: number;
+}
+
 export interface Simulator {
   /** e.g. http://127.0.0.1:54321 */
   url: string;
@@ -32,9 +89,24 @@ export interface Simulator {
   received(key?: string): ReceivedMessage[];
   /** Only the webhook/send requests answered errcode 0: the messages that would appear in the group. */
   delivered(key?: string): ReceivedMessage[];
-  /** The next `count` webhook requests answer `errcode` (default -1, "system busy") regardless of content. */
-  failNext(count: number, errcode?: number): void;
-  /** Clears received messages, media, rate windows and faults. */
+  /**
+   * The next `count` WeCom requests (robot or app, gettoken included) answer `errcode` (default -1,
+   * "system busy") regardless of content. With `path` (e.g. "/cgi-bin/message/send") only requests
+   * to that path take the fault; others pass through.
+   */
+  failNext(count: number, errcode?: number, path?: string): void;
+  /** Every message/send and appchat/send request, with recipients, drops and the errcode answered. */
+  appMessages(): AppMessage[];
+  /** Every request to a privileged endpoint, with the errcode answered. */
+  adminCalls(): AdminCall[];
+  /** How many gettoken requests reached the simulator (whatever they were answered). */
+  tokenRequests(): number;
+  /** Invalidates every issued access_token now: the next call with one answers 42001; gettoken issues a new one. */
+  expireTokens(): void;
+  /**
+   * Clears received messages, media, rate windows, faults, app messages, admin calls and the
+   * gettoken count. Issued access_tokens stay valid, so a client's cached token survives between tests.
+   */
   reset(): void;
   close(): Promise<void>;
 }

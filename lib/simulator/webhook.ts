@@ -4,7 +4,7 @@ import { checkMessage } from './contract.js';
 import { checkUpload, isMediaType } from './media.js';
 import { parseMediaPart, type MultipartResult } from './multipart.js';
 import { invalid, type Verdict } from './shape.js';
-import type { SimulatorState } from './state.js';
+import { SEND_PATH, UPLOAD_PATH, type SimulatorState } from './state.js';
 
 // The two robot endpoints. Both run the same gate first (fault, key, method), then their own rules.
 
@@ -30,8 +30,8 @@ export interface WebhookResult {
 // Injected faults come before everything, as a WeCom outage would. The key is part of the URL,
 // so a bad one is reported before the method. A non-POST finds no body: WeCom's global error
 // doc says such calls answer 40058.
-function gate(request: WebhookRequest, state: SimulatorState): Verdict | undefined {
-  const fault = state.faults.take();
+function gate(path: string, request: WebhookRequest, state: SimulatorState): Verdict | undefined {
+  const fault = state.faults.take(path);
   if (fault !== undefined) return { errcode: fault };
   if (!state.keyExists(request.key)) return { errcode: 93000 };
   if (request.method !== 'POST') return invalid('POST method required');
@@ -45,7 +45,7 @@ export function send(request: WebhookRequest, state: SimulatorState): WebhookRes
   const { key, now } = request;
   const parsed = parseJsonBody(request.body);
   const verdict =
-    gate(request, state) ??
+    gate(SEND_PATH, request, state) ??
     (state.rate.isFull(key, now) ? { errcode: 45009 } : undefined) ??
     parsed.problem ??
     checkMessage(parsed.json, (mediaId) => state.media.isValid(key, mediaId, now));
@@ -53,13 +53,14 @@ export function send(request: WebhookRequest, state: SimulatorState): WebhookRes
   return { verdict, body: parsed.json, raw: parsed.raw };
 }
 
-interface ParsedBody {
+export interface ParsedBody {
   json: unknown;
   raw: string;
   problem?: Verdict;
 }
 
-function parseJsonBody(body: Buffer | undefined): ParsedBody {
+/** A JSON request body; `problem` (40058) when it passed the read cap, is not UTF-8 or is not JSON. */
+export function parseJsonBody(body: Buffer | undefined): ParsedBody {
   if (!body) return { json: null, raw: '', problem: invalid('request body exceed max size') };
   const text = decodeUtf8(body);
   if (text === undefined) return { json: null, raw: body.toString('utf8'), problem: invalid('request body is not valid UTF-8') };
@@ -76,7 +77,7 @@ export async function upload(request: WebhookRequest, state: SimulatorState): Pr
   const parsed = request.body ? await parseMediaPart(request.headers, request.body) : undefined;
   const media = parsed?.ok ? parsed.media : undefined;
   const logged = { type, filename: media?.filename, size: media?.bytes.length };
-  const verdict = gate(request, state) ?? uploadVerdict(type, parsed);
+  const verdict = gate(UPLOAD_PATH, request, state) ?? uploadVerdict(type, parsed);
   if (verdict.errcode !== 0) return { verdict, body: logged, raw: '' };
   const mediaId = state.media.issue(request.key, request.now);
   const extra = { type, media_id: mediaId, created_at: String(Math.floor(request.now / 1000)) };
