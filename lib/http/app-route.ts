@@ -4,6 +4,7 @@ import type { App } from '../config/load.js';
 import { assertBodyUnread, readBody } from '../request/body.js';
 import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../request/parse-message.js';
 import { relayHeaders } from '../upstream/relay.js';
+import { parseUpload } from '../request/parse-upload.js';
 import { recipientsOf } from '../limits/recipients.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
@@ -32,7 +33,7 @@ export async function gettokenRoute(ctx: RequestContext): Promise<void> {
   sendJson(ctx.res, 200, { errcode: 0, errmsg: 'ok', access_token: token, expires_in: expiresIn });
 }
 
-/** message/send, appchat/send and the privileged endpoints, with a minted token. */
+/** message/send, appchat/send, media upload/get and the privileged endpoints, with a minted token. */
 export async function appRoute(ctx: RequestContext): Promise<void> {
   const { req, res, routed, record, deps } = ctx;
   const found = deps.minted.lookup(routed.credential);
@@ -44,8 +45,20 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   let payload: Record<string, unknown>;
   let msgtype: string | undefined;
   let bytes: Buffer | undefined;
+  let contentType = 'application/json; charset=utf-8';
+  let query = routed.query.toString();
   if (routed.method === 'GET') {
     payload = Object.fromEntries(routed.query);
+  } else if (routed.route === 'app.media_upload') {
+    // As for robot uploads: one checked `type`, one rebuilt part; nothing else reaches WeCom.
+    const types = routed.query.getAll('type');
+    if (types.length !== 1 || !types[0]) throw new FirewallError('INVALID_PAYLOAD', 'pass type=image, voice, video or file, once');
+    const upload = await parseUpload(req, types[0], deps.config.limits.maxUploadBytes);
+    ({ payload } = upload);
+    msgtype = types[0];
+    bytes = upload.canonical;
+    contentType = upload.contentType;
+    query = new URLSearchParams({ type: types[0] }).toString();
   } else {
     checkJsonContentType(req.headers['content-type']);
     const body = await readBody(req, deps.config.limits.maxBodyBytes);
@@ -61,9 +74,8 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   }
 
   const target = { kind: 'app' as const, name: app.name };
-  const query = routed.query.toString();
   const request = { route: routed.route, path: routed.path, app: app.name, caller: ctx.caller, msgtype, payload };
-  const contentType = bytes ? 'application/json; charset=utf-8' : '';
+  if (!bytes) contentType = '';
   if ((await judge(ctx, request, target, { bytes: bytes ?? Buffer.alloc(0), contentType, upstreamQuery: query })) === 'parked') return;
 
   const refund = routed.route === 'app.message_send' ? await deps.recipients.take(app.name, recipientsOf(payload)) : async () => {};

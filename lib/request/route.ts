@@ -19,6 +19,8 @@ const ROUTES = new Map<string, RouteSpec>([
   ['/cgi-bin/gettoken', { route: 'app.gettoken', kind: 'token', methods: ['GET'] }],
   ['/cgi-bin/message/send', { route: 'app.message_send', kind: 'app', methods: POST }],
   ['/cgi-bin/appchat/send', { route: 'app.appchat_send', kind: 'app', methods: POST }],
+  ['/cgi-bin/media/upload', { route: 'app.media_upload', kind: 'app', methods: POST }],
+  ['/cgi-bin/media/get', { route: 'app.media_get', kind: 'app', methods: ['GET'] }],
   // Privileged endpoints: served so the shipped policy can park them for a human. WeCom takes the
   // two single deletes as GET.
   ['/cgi-bin/user/delete', { route: 'app.admin', kind: 'app', methods: ['GET', 'POST'] }],

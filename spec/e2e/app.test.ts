@@ -137,6 +137,22 @@ describe('app API end to end', () => {
     assert.equal(stack.sim.adminCalls().length, 1);
   });
 
+  it('uploads media, sends it and downloads it again, all with the minted token', async () => {
+    const form = new FormData();
+    const bytes = Buffer.from('minutes of the incident review\n');
+    form.append('media', new Blob([bytes], { type: 'text/plain' }), 'review.txt');
+    const up = await answerOf(await fetch(`${stack.server.url}/cgi-bin/media/upload?access_token=${token}&type=file&debug=1`, { method: 'POST', body: form }));
+    assert.deepEqual([up.status, up.json.errcode], [200, 0], up.text);
+    const mediaId = up.json.media_id as string;
+    const sent = await call('/cgi-bin/message/send', { touser: 'wangwu', msgtype: 'file', agentid: stack.app.agentId, file: { media_id: mediaId } });
+    assert.deepEqual([sent.status, sent.json.errcode], [200, 0], sent.text);
+    const got = await fetch(`${stack.server.url}/cgi-bin/media/get?access_token=${token}&media_id=${encodeURIComponent(mediaId)}`);
+    assert.equal(got.status, 200);
+    assert.deepEqual(Buffer.from(await got.arrayBuffer()), bytes);
+    const twice = await answerOf(await fetch(`${stack.server.url}/cgi-bin/media/upload?access_token=${token}&type=file&type=image`, { method: 'POST', body: form }));
+    assert.deepEqual([twice.status, twice.json.errcode], [400, 40058]);
+  });
+
   it('refuses the 31st message to one member within a minute instead of letting WeCom drop it', async () => {
     for (let i = 0; i < 30; i++) assert.equal((await call('/cgi-bin/message/send', textTo('lisi', `update ${i}`))).status, 200);
     const a = await call('/cgi-bin/message/send', textTo('lisi', 'one too many'));

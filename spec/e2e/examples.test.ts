@@ -96,6 +96,17 @@ describe('examples', () => {
     }
   });
 
+  it('openclaw/firewall.yaml is valid with its secrets set', () => {
+    const config = loadConfigFile(join(root, 'examples', 'openclaw', 'firewall.yaml'), {
+      HELPDESK_CORP_SECRET: 'real-corp-secret',
+      HELPDESK_CLIENT_SECRET: 'client-secret',
+      WECOM_OPS_KEY: 'ops-key-0000',
+      FIREWALL_ADMIN_SECRET: 'x'.repeat(40),
+    });
+    assert.equal(config.apps.get('helpdesk')?.agentId, 1000002);
+    assert.ok(config.robots.has('ops'));
+  });
+
   it('standalone/firewall.yaml is valid: with its env secrets set, the only problem is the secret file this machine lacks', () => {
     const file = join(root, 'examples', 'standalone', 'firewall.yaml');
     assert.throws(
