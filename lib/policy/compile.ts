@@ -22,7 +22,7 @@ interface RuleFile {
 interface RuleSpec {
   name: string;
   description: string;
-  match?: { robots?: string[]; apps?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
+  match?: { robots?: string[]; apps?: string[]; routes?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
   condition?: object | boolean;
   violates?: object | boolean;
   action: Action;
@@ -40,6 +40,7 @@ export interface CompiledRule {
   reason: string;
   robots?: Set<string>;
   apps?: Set<string>;
+  routes?: Set<string>;
   msgtypes?: Set<string>;
   callers?: Set<string>;
   paths?: Set<string>;
@@ -150,6 +151,7 @@ export class PolicySet {
           reason: spec.reason,
           robots: set(spec.match?.robots),
           apps: set(spec.match?.apps),
+          routes: set(spec.match?.routes),
           msgtypes: set(spec.match?.msgtypes),
           callers: set(spec.match?.callers),
           paths: set(spec.match?.paths),
@@ -188,6 +190,7 @@ export class PolicySet {
 export function matches(rule: CompiledRule, req: PolicyRequest): boolean {
   return (
     (!rule.paths || rule.paths.has(req.path)) &&
+    (!rule.routes || rule.routes.has(req.route)) &&
     (!rule.robots || (req.robot !== undefined && rule.robots.has(req.robot))) &&
     (!rule.apps || (req.app !== undefined && rule.apps.has(req.app))) &&
     (!rule.callers || rule.callers.has(req.caller)) &&

@@ -1,5 +1,5 @@
 /** The routes the firewall serves; everything else is refused before policies run. */
-export type Route = 'webhook.send' | 'webhook.upload_media' | 'app.gettoken' | 'app.message_send' | 'app.appchat_send' | 'app.media_upload' | 'app.media_get' | 'app.admin';
+export type Route = 'webhook.send' | 'webhook.upload_media' | 'app.gettoken' | 'app.message_send' | 'app.appchat_send' | 'app.media_upload' | 'app.media_get' | 'app.admin' | 'app.other';
 
 export type Action = 'allow' | 'reject' | 'approve';
 

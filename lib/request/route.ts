@@ -32,6 +32,9 @@ const ROUTES = new Map<string, RouteSpec>([
   ['/cgi-bin/agent/set', { route: 'app.admin', kind: 'app', methods: POST }],
 ]);
 
+const OTHER: RouteSpec = { route: 'app.other', kind: 'app', methods: ['GET', 'POST'] };
+const OTHER_APP_PATH = /^\/cgi-bin\/[a-z0-9_]+(\/[a-z0-9_]+)*$/;
+
 export interface RoutedRequest {
   route: Route;
   kind: Kind;
@@ -49,7 +52,9 @@ export function routeRequest(method: string, url: string): RoutedRequest {
   // encoded variant is simply an unknown path.
   const q = url.indexOf('?');
   const pathname = q < 0 ? url : url.slice(0, q);
-  const spec = ROUTES.get(pathname);
+  // Any other app API path with a token is routed as app.other: refused by the shipped policy unless
+  // a rule allows that path (then it is made with the real token like the rest).
+  const spec = ROUTES.get(pathname) ?? (OTHER_APP_PATH.test(pathname) && /(^|&)access_token=/.test(url.slice(q + 1)) && q >= 0 ? OTHER : undefined);
   if (!spec) throw new FirewallError('UNKNOWN_PATH');
   if (!spec.methods.includes(method as 'GET')) throw new FirewallError('METHOD_NOT_ALLOWED', `${spec.route} takes ${spec.methods.join(' or ')}`, { headers: { Allow: spec.methods.join(', ') } });
   const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));

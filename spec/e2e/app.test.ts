@@ -153,6 +153,15 @@ describe('app API end to end', () => {
     assert.deepEqual([twice.status, twice.json.errcode], [400, 40058]);
   });
 
+  it('refuses any other app endpoint unless a policy allows it, and never reaches WeCom', async () => {
+    const before = stack.sim.adminCalls().length;
+    const a = await call('/cgi-bin/user/list?department_id=1', undefined, token, 'GET');
+    assert.deepEqual([a.status, a.json.errcode], [403, 9900001]);
+    const noToken = await answerOf(await fetch(`${stack.server.url}/cgi-bin/user/list?department_id=1`));
+    assert.deepEqual([noToken.status, noToken.json.errcode], [404, 9900002]);
+    assert.equal(stack.sim.adminCalls().length, before);
+  });
+
   it('refuses the 31st message to one member within a minute instead of letting WeCom drop it', async () => {
     for (let i = 0; i < 30; i++) assert.equal((await call('/cgi-bin/message/send', textTo('lisi', `update ${i}`))).status, 200);
     const a = await call('/cgi-bin/message/send', textTo('lisi', 'one too many'));

@@ -73,7 +73,9 @@ describe('routeRequest', () => {
     assert.equal(r.query.toString(), 'type=file');
   });
   it('refuses unknown paths (404), other methods (405 + Allow) and missing or repeated keys (93000)', () => {
-    assert.equal(refusal(() => routeRequest('POST', '/cgi-bin/user/list?access_token=t')).status, 404);
+    assert.equal(refusal(() => routeRequest('POST', '/cgi-bin/user/list?key=ops')).status, 404);
+    assert.equal(routeRequest('GET', '/cgi-bin/user/list?access_token=t').route, 'app.other'); // judged by policy
+    assert.equal(refusal(() => routeRequest('GET', '/cgi-bin/../user/list?access_token=t')).status, 404);
     assert.equal(refusal(() => routeRequest('POST', '/cgi-bin/webhook/send/../../user/delete?key=ops')).status, 404);
     const m = refusal(() => routeRequest('GET', '/cgi-bin/webhook/send?key=ops'));
     assert.equal(m.status, 405);
