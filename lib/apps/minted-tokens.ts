@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../config/load.js';
@@ -34,7 +34,7 @@ export class MintedTokens {
   issue(app: App): { token: string; expiresIn: number } {
     const held = this.current.get(app.name);
     if (held && held.expiresAt > this.now() + 1000) return { token: held.token, expiresIn: Math.floor((held.expiresAt - this.now()) / 1000) };
-    const claims: Claims = { a: app.name, e: this.now() + this.ttlMs, c: fingerprint(app), n: randomBytes(16).toString('base64url') };
+    const claims: Claims = { a: app.name, e: this.now() + this.ttlMs, c: this.fingerprint(app), n: randomBytes(16).toString('base64url') };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const token = `${PREFIX}.${body}.${this.sign(body)}`;
     this.current.set(app.name, { token, expiresAt: claims.e });
@@ -54,9 +54,14 @@ export class MintedTokens {
       return { error: 'invalid' };
     }
     const app = this.apps.get(claims.a);
-    if (!app || claims.c !== fingerprint(app)) return { error: 'invalid' };
+    if (!app || claims.c !== this.fingerprint(app)) return { error: 'invalid' };
     if (claims.e <= this.now()) return { error: 'expired' };
     return { app };
+  }
+
+  /** Keyed, so a token does not let anyone test guesses of the client secret offline. */
+  private fingerprint(app: App): string {
+    return createHmac('sha256', this.key).update(`client-secret:${app.clientSecret}`).digest('base64url').slice(0, 16);
   }
 
   private sign(body: string): string {
@@ -64,7 +69,6 @@ export class MintedTokens {
   }
 }
 
-const fingerprint = (app: App) => createHash('sha256').update(app.clientSecret).digest('base64url').slice(0, 12);
 
 /** The signing key in `<dataDir>/token.key`, created (0600) on first start. */
 export function loadTokenKey(dataDir: string): Buffer {

@@ -26,7 +26,11 @@ export async function gettokenRoute(ctx: RequestContext): Promise<void> {
   const app = candidates.find((a) => sameSecret(a.clientSecret, secret));
   if (!app) throw new FirewallError('INVALID_CREDENTIAL', 'wrong client secret for this corpid'); // refused here: WeCom is not asked
   record.what.robot = `app:${app.name}`;
-  await deps.apps.tokens.get(app); // the firewall's own credentials must work before the agent is told they do
+  try {
+    await deps.apps.tokens.get(app); // the firewall's own credentials must work before the agent is told they do
+  } catch (err) {
+    throw err instanceof FirewallError ? err : new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
+  }
   const { token, expiresIn } = deps.minted.issue(app);
   deps.config.redactor.add(token);
   record.decision = 'token_issued';
@@ -46,7 +50,12 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   let msgtype: string | undefined;
   let bytes: Buffer | undefined;
   let contentType = 'application/json; charset=utf-8';
-  let query = routed.query.toString();
+  // A repeated parameter could be read one way by the policies and another by WeCom: refused.
+  const keys = [...routed.query.keys()];
+  if (new Set(keys).size !== keys.length) throw new FirewallError('INVALID_PAYLOAD', 'a query parameter is repeated');
+  // GET calls carry their arguments in the query, which the policies see whole; POST calls carry
+  // them in the body, and nothing else in their query reaches WeCom.
+  let query = routed.method === 'GET' ? routed.query.toString() : '';
   if (routed.method === 'GET') {
     payload = Object.fromEntries(routed.query);
   } else if (routed.route === 'app.media_upload') {
@@ -62,7 +71,7 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   } else {
     checkJsonContentType(req.headers['content-type']);
     const body = await readBody(req, deps.config.limits.maxBodyBytes);
-    if (routed.route === 'app.admin') {
+    if (routed.route === 'app.admin' || routed.route === 'app.other') {
       payload = parseJsonObject(body);
       bytes = canonical(payload);
     } else {
@@ -78,12 +87,15 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   if (!bytes) contentType = '';
   if ((await judge(ctx, request, target, { bytes: bytes ?? Buffer.alloc(0), contentType, upstreamQuery: query })) === 'parked') return;
 
-  const refund = routed.route === 'app.message_send' ? await deps.recipients.take(app.name, recipientsOf(payload)) : async () => {};
-  try {
-    await deps.limits.take(target, ctx.caller);
-  } catch (err) {
-    await refund();
-    throw err;
+  // The app's and caller's buckets first: they bound how often recipients can be counted at all.
+  const refund = await deps.limits.take(target, ctx.caller);
+  if (routed.route === 'app.message_send') {
+    try {
+      await deps.recipients.take(app.name, recipientsOf(payload));
+    } catch (err) {
+      await refund();
+      throw err;
+    }
   }
   record.decision = 'forwarded';
   let answer;

@@ -24,6 +24,11 @@ export interface Target {
 
 const keyOf = (t: Target) => `${t.kind}:${t.name}`;
 
+/** Gives one token back to each bucket (a later check refused the message it was taken for). */
+const refund = async (buckets: Bucket[]) => {
+  await Promise.all(buckets.map((b) => b.limiter.reward(b.key, 1).catch(() => undefined)));
+};
+
 const limiterFor = (rate: Rate, prefix: string) => new RateLimiterMemory({ points: rate.points, duration: rate.durationSec, keyPrefix: prefix });
 
 export class Limits {
@@ -39,9 +44,9 @@ export class Limits {
 
   /**
    * Takes one token from each bucket (the target's only when one is given) or throws RATE_LIMITED
-   * (with Retry-After) / LIMITER_UNAVAILABLE.
+   * (with Retry-After) / LIMITER_UNAVAILABLE. Resolves to a function that gives the tokens back.
    */
-  async take(target: Target | undefined, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<void> {
+  async take(target: Target | undefined, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<() => Promise<void>> {
     const buckets: Bucket[] = [];
     if (this.global) buckets.push({ name: 'global', limiter: this.global, key: 'all' });
     if (this.perCaller) buckets.push({ name: 'caller', limiter: this.perCaller, key: caller });
@@ -54,7 +59,7 @@ export class Limits {
     const deadline = Date.now() + maxWaitMs;
     for (;;) {
       const refused = await this.tryAll(buckets);
-      if (!refused) return;
+      if (!refused) return () => refund(buckets);
       const wait = Math.max(refused.msBeforeNext, 1);
       if (Date.now() + wait > deadline) {
         const retryAfter = Math.max(1, Math.ceil(wait / 1000));
@@ -71,7 +76,7 @@ export class Limits {
         await b.limiter.consume(b.key);
         taken.push(b);
       } catch (err) {
-        await Promise.all(taken.map((t) => t.limiter.reward(t.key, 1).catch(() => undefined)));
+        await refund(taken);
         if (err instanceof RateLimiterRes) return { name: b.name, msBeforeNext: err.msBeforeNext };
         throw new FirewallError('LIMITER_UNAVAILABLE', 'rate limiter failed', { cause: err });
       }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { FirewallError } from '../errors.js';
 
@@ -22,7 +23,7 @@ export class RecipientLimits {
     };
     for (const user of new Set(recipients)) {
       for (const window of this.windows) {
-        const key = `${app}\u0000${user}`;
+        const key = createHash('sha256').update(`${app}\u0000${user}`).digest('base64url'); // fixed size, whatever the id
         try {
           await window.consume(key);
           charged.push([window, key]);

@@ -10,6 +10,9 @@ export interface UpstreamAnswer {
   errcode?: number;
 }
 
+/** WeCom's largest answer is a media file (≤ 20 MB); anything bigger is refused, not buffered. */
+const MAX_ANSWER_BYTES = 24 * 1024 * 1024;
+
 export interface UpstreamRequest {
   method: 'GET' | 'POST';
   /** Path and query on the upstream, credentials included. */
@@ -28,7 +31,12 @@ export function requestUpstream(upstream: URL, agent: http.Agent, request: Upstr
       { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port || undefined, method: request.method, path: basePath(upstream) + request.path, agent, timeout: timeoutMs, headers },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_ANSWER_BYTES) return void req.destroy(new Error('upstream answer over the size limit'));
+          chunks.push(c);
+        });
         res.on('end', () => {
           const body = Buffer.concat(chunks);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, errcode: isJson(res.headers) ? errcodeOf(body) : undefined });
@@ -42,7 +50,8 @@ export function requestUpstream(upstream: URL, agent: http.Agent, request: Upstr
   });
 }
 
-const isJson = (headers: http.IncomingHttpHeaders) => !headers['content-type'] || /json|text\/plain/i.test(headers['content-type']);
+// Only a JSON answer is WeCom speaking; a downloaded file that happens to hold "errcode" is just a file.
+const isJson = (headers: http.IncomingHttpHeaders) => /^application\/json/i.test(headers['content-type'] ?? '');
 
 export function errcodeOf(body: Buffer | string): number | undefined {
   try {

@@ -162,6 +162,22 @@ describe('app API end to end', () => {
     assert.equal(stack.sim.adminCalls().length, before);
   });
 
+  it('refuses a repeated query parameter (policies and WeCom could read different copies)', async () => {
+    const a = await call('/cgi-bin/media/get?media_id=bogus&media_id=other', undefined, token, 'GET');
+    assert.deepEqual([a.status, a.json.errcode], [400, 40058]);
+  });
+
+  it('forwards no query parameter of a POST call: its arguments are the body the policies saw', async () => {
+    const parked = await call('/cgi-bin/user/batchdelete?useridlist=ceo&debug=1', { useridlist: ['lisi'] });
+    assert.equal(parked.status, 202);
+    const approved = await stack.admin('POST', `/approvals/${parked.json.approval_id as string}/approve`, alice);
+    assert.equal((approved.json.approval as { status: string }).status, 'sent', approved.text);
+    const made = stack.sim.adminCalls().at(-1)!;
+    assert.equal(made.path, '/cgi-bin/user/batchdelete');
+    assert.deepEqual(made.query, {});
+    assert.deepEqual(made.body, { useridlist: ['lisi'] });
+  });
+
   it('refuses the 31st message to one member within a minute instead of letting WeCom drop it', async () => {
     for (let i = 0; i < 30; i++) assert.equal((await call('/cgi-bin/message/send', textTo('lisi', `update ${i}`))).status, 200);
     const a = await call('/cgi-bin/message/send', textTo('lisi', 'one too many'));

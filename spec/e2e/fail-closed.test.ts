@@ -23,6 +23,17 @@ describe('failing closed', () => {
     }
   });
 
+  it('answers gettoken with 502/-1 when WeCom cannot be reached to check the firewall\'s own credentials', async () => {
+    const stack = await startStack();
+    try {
+      await stack.sim.close();
+      const res = await fetch(`${stack.server.url}/cgi-bin/gettoken?corpid=${stack.app.corpId}&corpsecret=${stack.app.clientSecret}`);
+      assert.deepEqual([res.status, ((await res.json()) as { errcode: number }).errcode], [502, -1]);
+    } finally {
+      await stack.close();
+    }
+  });
+
   it('caps the approval queue: past approvals.maxPending a message is refused with 429, not parked', async () => {
     const stack = await startStack({ approvals: { approvers: ['alice'], maxPending: 2 } });
     try {
