@@ -28,6 +28,8 @@ export interface Firewall {
   readonly config: ResolvedConfig;
   /** The admin API (approvals) as an Express app, for a listener of its own; undefined without `admin:`. */
   readonly admin?: express.Express;
+  /** Settles once approved messages left unsent by a previous run have been sent (see Approvals.resume). */
+  readonly resumed: Promise<void>;
   /** true once config, policies and store are loaded and the store answers. */
   healthy(): boolean;
   close(): Promise<void>;
@@ -79,15 +81,23 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const handle = createProxyHandler({ config, policies: () => policies, limits, recipients: new RecipientLimits(), approvals, audit, proxy, apps, minted, log });
   const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor, log }) : undefined;
 
+  const resumed = approvals.resume().then(
+    ({ sent, interrupted }) => {
+      if (sent || interrupted) log.info('approvals resumed after a restart', { sent, interrupted });
+    },
+    (err: unknown) => log.error('resuming approved messages failed', { cause: String(err) }),
+  );
   let closed = false;
   const firewall = ((req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res)) as Firewall;
   Object.assign(firewall, {
     config,
     admin,
+    resumed,
     healthy: () => !closed && audit.healthy() && store.healthy(),
     close: async () => {
       if (closed) return;
       closed = true;
+      await resumed; // never close the store under a send in progress
       proxy.close();
       agent.destroy();
       await audit.close();

@@ -68,6 +68,25 @@ export class Approvals {
     return verdict === 'approve' ? this.send(decided, who) : decided;
   }
 
+  /**
+   * After a restart: sends what was approved but not yet started, and marks what was interrupted
+   * mid-send as failed without resending it (WeCom may have it; a message is never sent twice).
+   */
+  async resume(): Promise<{ sent: number; interrupted: number }> {
+    const { store, audit } = this.deps;
+    let interrupted = 0;
+    for (const record of store.withStatus('sending')) {
+      store.finish(record.id, 'failed', { status: 0, body: 'the firewall stopped while sending: WeCom may or may not have it; not sent again' });
+      audit.record({ decision: 'send_failed', request_id: record.requestId, who: 'system:resume', what: { route: record.route, robot: record.robot, approval_id: record.id, sha256: record.sha256 }, why: { reason: 'interrupted while sending' } });
+      interrupted++;
+    }
+    let sent = 0;
+    for (const record of store.withStatus('approved')) {
+      if ((await this.send(record, 'system:resume')).status === 'sent') sent++;
+    }
+    return { sent, interrupted };
+  }
+
   private async send(record: Approval, who: string): Promise<Approval> {
     const { store, audit, limits } = this.deps;
     const what = { route: record.route, robot: record.robot, msgtype: record.msgtype, size: record.payload.length, sha256: record.sha256, approval_id: record.id };
@@ -75,6 +94,8 @@ export class Approvals {
       audit.record({ decision: 'send_failed', request_id: record.requestId, who, what, upstream_status: status });
       return store.finish(record.id, 'failed', { status, body });
     };
+    // Claimed before anything leaves: a second sender, or a restart, finds it `sending` and keeps off.
+    if (!store.claim(record.id)) return store.get(record.id)!;
     if (createHash('sha256').update(record.payload).digest('hex') !== record.sha256) return fail(0, 'stored payload does not match its digest; not sent');
     const started = Date.now();
     try {

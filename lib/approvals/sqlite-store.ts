@@ -73,7 +73,9 @@ export class SqliteApprovalStore implements ApprovalStore {
       get: this.db.prepare('SELECT * FROM approvals WHERE id = ?'),
       pending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at`),
       decide: this.db.prepare(`UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id AND status = 'pending' AND expires_at > @now`),
-      finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'approved'`),
+      claim: this.db.prepare(`UPDATE approvals SET status = 'sending' WHERE id = ? AND status = 'approved'`),
+      finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'sending'`),
+      withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
       ping: this.db.prepare('SELECT 1 AS ok'),
       pendingCount: this.db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`),
@@ -125,6 +127,14 @@ export class SqliteApprovalStore implements ApprovalStore {
       const changed = this.stmts.decide.run({ id, status, decisions: JSON.stringify([...current.decisions, verdict]), now: new Date().toISOString() }).changes;
       return changed ? this.get(id) : undefined;
     }).immediate();
+  }
+
+  claim(id: string): boolean {
+    return this.stmts.claim.run(id).changes === 1;
+  }
+
+  withStatus(status: ApprovalStatus): Approval[] {
+    return (this.stmts.withStatus.all(status) as Row[]).map(toApproval);
   }
 
   finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval {

@@ -3,7 +3,10 @@ import type { Route } from '../policy/types.js';
 // The approval record and the store interface. The embedded SQLite store implements it; a shared
 // store (Redis, PostgreSQL) can implement the same contract later.
 
-export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired' | 'sent' | 'failed';
+// pending → approved → sending → sent | failed; pending → rejected | expired. `sending` is written
+// before the bytes leave, so after a crash a record found in it may have reached WeCom and is never
+// sent again; one found in `approved` had not started and is sent on restart.
+export type ApprovalStatus = 'pending' | 'approved' | 'sending' | 'rejected' | 'expired' | 'sent' | 'failed';
 
 export interface Verdict {
   who: string;
@@ -46,9 +49,13 @@ export interface ApprovalStore {
   get(id: string): Approval | undefined;
   pending(): Approval[];
   pendingCount(): number;
+  /** Records in a status, oldest first (for resuming after a restart). */
+  withStatus(status: ApprovalStatus): Approval[];
   /** Moves a pending record to approved or rejected atomically; returns undefined if it was no longer pending. */
   decide(id: string, verdict: Verdict): Approval | undefined;
-  /** Records the upstream's answer to an approved record: sent or failed. */
+  /** Claims an approved record for sending (approved → sending); false if it was not approved. */
+  claim(id: string): boolean;
+  /** Records the upstream's answer to a record being sent: sent or failed. */
   finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval;
   /** Marks pending records past their expiry as expired; returns how many. */
   expire(now?: Date): number;

@@ -25,6 +25,9 @@ describe('SqliteApprovalStore', () => {
     assert.equal(first?.status, 'approved');
     assert.equal(store.decide(a.id, { who: 'bob', verdict: 'reject', at: new Date().toISOString() }), undefined);
     assert.deepEqual(store.get(a.id)?.decisions.map((d) => d.who), ['alice']);
+    assert.equal(store.finish(a.id, 'sent', { status: 200, body: '' }).status, 'approved'); // not claimed: unchanged
+    assert.equal(store.claim(a.id), true);
+    assert.equal(store.claim(a.id), false); // one sender only
     const sent = store.finish(a.id, 'sent', { status: 200, body: '{"errcode":0}' });
     assert.equal(sent.status, 'sent');
     // finishing again does not change a sent record
