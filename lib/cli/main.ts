@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { serve } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { runDemo } from './demo.js';
+import { APPROVALS_USAGE, UsageError, approvalsCommand } from './approvals.js';
 import { startSimulator } from '../simulator/index.js';
 
 const USAGE = `usage: wecom-firewall <command> [options]
@@ -12,7 +13,7 @@ commands:
   simulator [--port N] [--host H] [--key K ...] [--rate N]
                              run a WeCom stand-in (N messages/min per key, 0 = no limit)
   demo [--port N]            simulator + firewall with a demo config on 127.0.0.1:8080
-`;
+${APPROVALS_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -45,6 +46,13 @@ async function main(argv: string[]): Promise<number> {
       onSignal(() => demo.close());
       return -1;
     }
+    case 'approvals':
+      try {
+        return await approvalsCommand(rest, (s) => process.stdout.write(s));
+      } catch (err) {
+        if (err instanceof UsageError) return usage(err.message);
+        throw err;
+      }
     case undefined:
     case 'help':
     case '--help':
