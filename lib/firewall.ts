@@ -43,7 +43,8 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const config =
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
   const log = createLogger(config.logLevel, config.redactor);
-  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys() });
+  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups });
+  const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
   const store = new SqliteApprovalStore(config.dataDir);
   const audit = createAuditLog({ ...config.audit, redactor: config.redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
   const limits = new Limits(config.limits, [
@@ -72,6 +73,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
     deliver,
     ttlMs: config.approvals.ttlMs,
     approvers: config.approvals.approvers,
+    everyone,
     maxPending: config.approvals.maxPending,
   });
   if (!config.admin && policies.rules.some((r) => r.action === 'approve' || policies.defaultDecision.action === 'approve')) {

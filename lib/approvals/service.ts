@@ -4,6 +4,7 @@ import type { AuditLog } from '../audit/audit.js';
 import type { Limits } from '../limits/limiter.js';
 import type { UpstreamAnswer } from '../upstream/send.js';
 import type { Approval, ApprovalStore, NewApproval } from './store.js';
+import type { ApprovalRequirement } from '../policy/types.js';
 
 // Parking and deciding. An approved record is sent once, with the bytes that were parked: the
 // digest is checked again before sending, and the store's guarded updates keep a record from
@@ -16,7 +17,10 @@ export interface ApprovalDeps {
   /** Sends an approved record's exact bytes to WeCom with the real credential of its robot or app. */
   deliver: (record: Approval) => Promise<UpstreamAnswer>;
   ttlMs: number;
+  /** The default approvers (approvals.approvers), for rules that name none. */
   approvers: string[];
+  /** Everyone who may use the admin API: the defaults, every group member, every approver a rule names. */
+  everyone: Set<string>;
   /** Park no more than this many at once: a queue nobody can review is no control. */
   maxPending: number;
 }
@@ -27,7 +31,8 @@ const SEND_MAX_WAIT_MS = 60_000;
 export class Approvals {
   constructor(private readonly deps: ApprovalDeps) {}
 
-  park(input: Omit<NewApproval, 'expiresAt'>): Approval {
+  park(request: Omit<NewApproval, 'expiresAt' | 'approvers' | 'required'> & { requirement?: ApprovalRequirement }): Approval {
+    const { requirement, ...input } = request;
     let full: boolean;
     try {
       full = this.deps.store.pendingCount() >= this.deps.maxPending;
@@ -36,7 +41,12 @@ export class Approvals {
     }
     if (full) throw new FirewallError('TOO_MANY_PENDING', `${this.deps.maxPending} messages already wait for approval`, { headers: { 'Retry-After': '60' } });
     try {
-      return this.deps.store.park({ ...input, expiresAt: new Date(Date.now() + this.deps.ttlMs) });
+      return this.deps.store.park({
+        ...input,
+        approvers: requirement?.approvers ?? this.deps.approvers,
+        required: requirement?.required ?? 1,
+        expiresAt: new Date(Date.now() + (requirement?.ttlMs ?? this.deps.ttlMs)),
+      });
     } catch (err) {
       throw new FirewallError('STORE_UNAVAILABLE', 'could not store the request for approval', { cause: err });
     }
@@ -51,21 +61,26 @@ export class Approvals {
   }
 
   isApprover(sub: string): boolean {
-    return this.deps.approvers.includes(sub);
+    return this.deps.everyone.has(sub);
   }
 
   async decide(id: string, who: string, verdict: 'approve' | 'reject', comment?: string): Promise<Approval> {
     const { store, audit } = this.deps;
     const before = store.get(id);
     if (!before) throw new FirewallError('APPROVAL_NOT_FOUND');
-    const decided = store.decide(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}) });
-    if (!decided) {
+    if (!before.approvers.includes(who)) throw new FirewallError('FORBIDDEN', 'not an approver of this request');
+    // Identities are names: the caller that asked (once callers are named) cannot approve itself.
+    if (who === before.caller) throw new FirewallError('FORBIDDEN', 'the caller that made a request cannot decide it');
+    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}) });
+    if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND');
+    if (voted === 'duplicate') throw new FirewallError('APPROVAL_DECIDED', 'you already voted on this request; a vote counts once');
+    if (voted === 'closed') {
       store.expire();
       throw new FirewallError('APPROVAL_DECIDED', `status is ${store.get(id)?.status ?? 'unknown'}`);
     }
-    const what = { route: decided.route, robot: decided.robot, msgtype: decided.msgtype, size: decided.payload.length, sha256: decided.sha256, approval_id: id };
-    audit.record({ decision: verdict === 'approve' ? 'approved' : 'approval_rejected', request_id: decided.requestId, who, what, why: { rule: decided.rule, reason: decided.reason } });
-    return verdict === 'approve' ? this.send(decided, who) : decided;
+    const what = { route: voted.route, robot: voted.robot, msgtype: voted.msgtype, size: voted.payload.length, sha256: voted.sha256, approval_id: id };
+    audit.record({ decision: verdict === 'approve' ? 'approved' : 'approval_rejected', request_id: voted.requestId, who, what, why: { rule: voted.rule, reason: voted.reason } });
+    return voted.status === 'approved' ? this.send(voted, who) : voted;
   }
 
   /**

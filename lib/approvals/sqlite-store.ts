@@ -22,6 +22,8 @@ interface Row {
   sha256: string;
   rule: string;
   reason: string;
+  approvers: string;
+  required: number;
   created_at: string;
   expires_at: string;
   status: ApprovalStatus;
@@ -44,6 +46,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   sha256 TEXT NOT NULL,
   rule TEXT NOT NULL,
   reason TEXT NOT NULL,
+  approvers TEXT NOT NULL DEFAULT '[]',
+  required INTEGER NOT NULL DEFAULT 1,
   created_at TEXT NOT NULL,
   expires_at TEXT NOT NULL,
   status TEXT NOT NULL,
@@ -65,11 +69,13 @@ export class SqliteApprovalStore implements ApprovalStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     // Stores created before app routes have no method column: every record in them was a POST.
-    const columns = this.db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>;
-    if (!columns.some((c) => c.name === 'method')) this.db.exec("ALTER TABLE approvals ADD COLUMN method TEXT NOT NULL DEFAULT 'POST'");
+    const columns = new Set((this.db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>).map((c) => c.name));
+    if (!columns.has('method')) this.db.exec("ALTER TABLE approvals ADD COLUMN method TEXT NOT NULL DEFAULT 'POST'");
+    if (!columns.has('approvers')) this.db.exec("ALTER TABLE approvals ADD COLUMN approvers TEXT NOT NULL DEFAULT '[]'");
+    if (!columns.has('required')) this.db.exec('ALTER TABLE approvals ADD COLUMN required INTEGER NOT NULL DEFAULT 1');
     this.stmts = {
-      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, created_at, expires_at, status)
-        VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @created_at, @expires_at, 'pending')`),
+      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, approvers, required, created_at, expires_at, status)
+        VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @approvers, @required, @created_at, @expires_at, 'pending')`),
       get: this.db.prepare('SELECT * FROM approvals WHERE id = ?'),
       pending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at`),
       decide: this.db.prepare(`UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id AND status = 'pending' AND expires_at > @now`),
@@ -98,6 +104,8 @@ export class SqliteApprovalStore implements ApprovalStore {
       sha256: createHash('sha256').update(input.payload).digest('hex'),
       rule: input.rule,
       reason: input.reason,
+      approvers: JSON.stringify(input.approvers),
+      required: input.required,
       created_at: new Date().toISOString(),
       expires_at: input.expiresAt.toISOString(),
     });
@@ -119,13 +127,17 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.pendingCount.get() as { n: number }).n;
   }
 
-  decide(id: string, verdict: Verdict): Approval | undefined {
-    return this.db.transaction(() => {
+  vote(id: string, verdict: Verdict): Approval | 'closed' | 'duplicate' | undefined {
+    return this.db.transaction((): Approval | 'closed' | 'duplicate' | undefined => {
       const current = this.get(id);
       if (!current) return undefined;
-      const status = verdict.verdict === 'approve' ? 'approved' : 'rejected';
-      const changed = this.stmts.decide.run({ id, status, decisions: JSON.stringify([...current.decisions, verdict]), now: new Date().toISOString() }).changes;
-      return changed ? this.get(id) : undefined;
+      if (current.status !== 'pending' || current.expiresAt <= new Date().toISOString()) return 'closed';
+      if (current.decisions.some((d) => d.who === verdict.who)) return 'duplicate';
+      const decisions = [...current.decisions, verdict];
+      const approvals = decisions.filter((d) => d.verdict === 'approve').length;
+      const status = verdict.verdict === 'reject' ? 'rejected' : approvals >= current.required ? 'approved' : 'pending';
+      const changed = this.stmts.decide.run({ id, status, decisions: JSON.stringify(decisions), now: new Date().toISOString() }).changes;
+      return changed ? this.get(id) : 'closed';
     }).immediate();
   }
 
@@ -174,6 +186,8 @@ function toApproval(r: Row): Approval {
     sha256: r.sha256,
     rule: r.rule,
     reason: r.reason,
+    approvers: JSON.parse(r.approvers) as string[],
+    required: r.required,
     createdAt: r.created_at,
     expiresAt: r.expires_at,
     status: r.status,

@@ -30,6 +30,9 @@ export interface NewApproval {
   contentType: string;
   rule: string;
   reason: string;
+  /** Who may decide (subs, groups already expanded), and how many approvals it takes. */
+  approvers: string[];
+  required: number;
   expiresAt: Date;
 }
 
@@ -51,8 +54,12 @@ export interface ApprovalStore {
   pendingCount(): number;
   /** Records in a status, oldest first (for resuming after a restart). */
   withStatus(status: ApprovalStatus): Approval[];
-  /** Moves a pending record to approved or rejected atomically; returns undefined if it was no longer pending. */
-  decide(id: string, verdict: Verdict): Approval | undefined;
+  /**
+   * Adds a vote atomically: a reject rejects, the `required`-th approve approves, anything else leaves
+   * it pending. 'closed' if the record is no longer pending (or has expired); 'duplicate' if this
+   * `who` already voted (a vote counts once).
+   */
+  vote(id: string, verdict: Verdict): Approval | 'closed' | 'duplicate' | undefined;
   /** Claims an approved record for sending (approved → sending); false if it was not approved. */
   claim(id: string): boolean;
   /** Records the upstream's answer to a record being sent: sent or failed. */

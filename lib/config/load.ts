@@ -18,7 +18,7 @@ export interface FirewallConfigInput {
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
   admin?: { listen?: string | number; jwtSecret: string };
-  approvals?: { approvers?: string[]; ttl?: string; maxPending?: number };
+  approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number };
   audit?: { enabled?: boolean; dir?: string };
 }
 
@@ -40,7 +40,7 @@ export interface ResolvedConfig {
   apps: Map<string, App>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
   admin?: { listen: Listen; jwtSecret: Uint8Array };
-  approvals: { approvers: string[]; ttlMs: number; maxPending: number };
+  approvals: { approvers: string[]; groups: Map<string, string[]>; ttlMs: number; maxPending: number };
   audit: { enabled: boolean; dir: string };
   redactor: Redactor;
 }
@@ -132,7 +132,7 @@ export function resolveConfig(
       maxUploadBytes: parseSize(c.limits?.maxUploadBytes ?? '21mb'),
     },
     admin: c.admin && jwtSecret ? { listen: listenAt('/admin/listen', c.admin.listen, 8081)!, jwtSecret: new TextEncoder().encode(jwtSecret) } : undefined,
-    approvals: { approvers: c.approvals?.approvers ?? [], ttlMs: parseDuration(c.approvals?.ttl ?? '30m'), maxPending: c.approvals?.maxPending ?? 100 },
+    approvals: { approvers: c.approvals?.approvers ?? [], groups: new Map(Object.entries(c.approvals?.groups ?? {})), ttlMs: parseDuration(c.approvals?.ttl ?? '30m'), maxPending: c.approvals?.maxPending ?? 100 },
     audit: { enabled: c.audit?.enabled ?? true, dir: '' },
     redactor,
   };

@@ -67,7 +67,12 @@ export const configSchema = {
     approvals: {
       type: 'object',
       additionalProperties: false,
-      properties: { approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true }, ttl: duration, maxPending: { type: 'integer', minimum: 1 } },
+      properties: {
+        approvers: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
+        groups: { type: 'object', propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true } },
+        ttl: duration,
+        maxPending: { type: 'integer', minimum: 1 },
+      },
     },
     audit: {
       type: 'object',

@@ -37,6 +37,7 @@ export async function judge(ctx: RequestContext, request: PolicyRequest, target:
     contentType: body.contentType,
     rule: decision.rule,
     reason: decision.reason,
+    requirement: decision.approval,
   });
   record.decision = 'parked';
   record.what.approval_id = approval.id;

@@ -3,7 +3,8 @@ import { basename, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { addKeywords } from './keywords.js';
 import { readYaml, suggest } from '../yaml-source.js';
-import type { Action, Decision, PolicyRequest } from './types.js';
+import type { Action, ApprovalRequirement, Decision, PolicyRequest } from './types.js';
+import { parseDuration } from '../config/units.js';
 import { packageRoot } from '../paths.js';
 
 // The format schema is published as lib/policy/policy.schema.json (editors and reviewers use it);
@@ -27,6 +28,7 @@ interface RuleSpec {
   violates?: object | boolean;
   action: Action;
   errcode?: number;
+  approval?: { approvers?: string[]; required?: number; ttl?: string };
   reason: string;
 }
 
@@ -37,6 +39,7 @@ export interface CompiledRule {
   description: string;
   action: Action;
   errcode?: number;
+  approval?: ApprovalRequirement;
   reason: string;
   robots?: Set<string>;
   apps?: Set<string>;
@@ -60,6 +63,8 @@ const formatAjv = new Ajv({ allErrors: true, verbose: true, strict: true, strict
 const checkFormat = formatAjv.compile(policyFormat);
 
 export interface PolicySetOptions {
+  /** approvals.groups of the config, to expand `group:NAME` approvers (an unknown group is an error). */
+  groups?: Map<string, string[]>;
   /** Robot aliases and app names of the config: a rule naming any other is a typo that would never match. */
   robots?: Iterable<string>;
   apps?: Iterable<string>;
@@ -130,6 +135,8 @@ export class PolicySet {
             problems.push(`${at('/match/apps')}: unknown app "${a}"${guess ? `; did you mean "${guess}"?` : ''}`);
           }
         }
+        if (spec.approval && spec.action !== 'approve') problems.push(`${at('/approval')}: approval is only for action: approve`);
+        const approval = spec.approval && compileApproval(spec.approval, options.groups, (msg) => problems.push(`${at('/approval')}: ${msg}`));
         if (spec.action !== 'reject' && spec.errcode !== undefined) problems.push(`${at('/errcode')}: errcode is only for action: reject`);
         const schemaSpec = spec.condition ?? spec.violates;
         let schema: ValidateFunction | undefined;
@@ -148,6 +155,7 @@ export class PolicySet {
           description: spec.description,
           action: spec.action,
           errcode: spec.action === 'reject' ? (spec.errcode ?? 9900001) : undefined,
+          approval,
           reason: spec.reason,
           robots: set(spec.match?.robots),
           apps: set(spec.match?.apps),
@@ -214,7 +222,33 @@ function decisionOf(rule: CompiledRule, detail?: string): Decision {
     reason: rule.reason,
     errcode: rule.errcode,
     detail: rule.when === 'invalid' ? detail : undefined,
+    approval: rule.approval,
   };
+}
+
+function compileApproval(spec: NonNullable<RuleSpec['approval']>, groups: Map<string, string[]> | undefined, problem: (msg: string) => void): ApprovalRequirement {
+  let approvers: string[] | undefined;
+  if (spec.approvers) {
+    approvers = [];
+    for (const name of spec.approvers) {
+      if (!name.startsWith('group:')) approvers.push(name);
+      else {
+        const members = groups?.get(name.slice(6));
+        if (members) approvers.push(...members);
+        else problem(`unknown approver group "${name.slice(6)}"${groups ? ` (approvals.groups has: ${[...groups.keys()].join(', ') || 'none'})` : ''}`);
+      }
+    }
+    approvers = [...new Set(approvers)];
+  }
+  const required = spec.required ?? 1;
+  if (approvers && required > approvers.length) problem(`required: ${required} but only ${approvers.length} approvers can decide`);
+  let ttlMs: number | undefined;
+  try {
+    ttlMs = spec.ttl === undefined ? undefined : parseDuration(spec.ttl);
+  } catch (err) {
+    problem((err as Error).message);
+  }
+  return { approvers, required, ttlMs };
 }
 
 function schemaFailure(errors: ErrorObject[] | null | undefined): string | undefined {

@@ -30,4 +30,12 @@ export interface Decision {
   errcode?: number;
   /** For violates-rules: the first schema failure, as "<pointer> <message>". */
   detail?: string;
+  /** For approve: the rule's own approvers (groups expanded), count and wait; absent = the config's defaults. */
+  approval?: ApprovalRequirement;
+}
+
+export interface ApprovalRequirement {
+  approvers?: string[];
+  required: number;
+  ttlMs?: number;
 }

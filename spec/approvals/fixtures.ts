@@ -13,6 +13,8 @@ export const parked = (over: Partial<NewApproval> = {}): NewApproval => ({
   contentType: 'application/json; charset=utf-8',
   rule: 'mass-mention',
   reason: 'needs approval',
+  approvers: ['alice', 'bob'],
+  required: 1,
   expiresAt: new Date(Date.now() + 60_000),
   ...over,
 });

@@ -21,9 +21,9 @@ describe('SqliteApprovalStore', () => {
   it('decides a record once: a second decision loses', () => {
     const store = new SqliteApprovalStore(tempDir());
     const a = store.park(parked());
-    const first = store.decide(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() });
-    assert.equal(first?.status, 'approved');
-    assert.equal(store.decide(a.id, { who: 'bob', verdict: 'reject', at: new Date().toISOString() }), undefined);
+    const first = store.vote(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() });
+    assert.equal(typeof first === 'object' && first.status, 'approved');
+    assert.equal(store.vote(a.id, { who: 'bob', verdict: 'reject', at: new Date().toISOString() }), 'closed');
     assert.deepEqual(store.get(a.id)?.decisions.map((d) => d.who), ['alice']);
     assert.equal(store.finish(a.id, 'sent', { status: 200, body: '' }).status, 'approved'); // not claimed: unchanged
     assert.equal(store.claim(a.id), true);
@@ -35,10 +35,24 @@ describe('SqliteApprovalStore', () => {
     store.close();
   });
 
+  it('takes `required` approvals from different approvers; a repeated vote counts once; one reject rejects', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const vote = (id: string, who: string, verdict: 'approve' | 'reject') => store.vote(id, { who, verdict, at: new Date().toISOString() });
+    const a = store.park(parked({ approvers: ['alice', 'bob', 'carol'], required: 2 }));
+    assert.equal((vote(a.id, 'alice', 'approve') as { status: string }).status, 'pending');
+    assert.equal(vote(a.id, 'alice', 'approve'), 'duplicate');
+    assert.equal((vote(a.id, 'bob', 'approve') as { status: string }).status, 'approved');
+    const b = store.park(parked({ approvers: ['alice', 'bob', 'carol'], required: 2 }));
+    vote(b.id, 'alice', 'approve');
+    assert.equal((vote(b.id, 'carol', 'reject') as { status: string }).status, 'rejected');
+    assert.equal(vote(b.id, 'bob', 'approve'), 'closed');
+    store.close();
+  });
+
   it('expires a pending record past its expiry; an expired record cannot be approved', () => {
     const store = new SqliteApprovalStore(tempDir());
     const a = store.park(parked({ expiresAt: new Date(Date.now() - 1) }));
-    assert.equal(store.decide(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() }), undefined);
+    assert.equal(store.vote(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() }), 'closed');
     assert.equal(store.expire(), 1);
     assert.equal(store.get(a.id)?.status, 'expired');
     assert.deepEqual(store.pending(), []);

@@ -21,8 +21,8 @@ describe('approvals across a restart', () => {
 
     // What the dead process left behind, written straight into its store.
     const store = new SqliteApprovalStore(dataDir);
-    assert.ok(store.decide(approved.json.approval_id as string, verdict));
-    assert.ok(store.decide(interrupted.json.approval_id as string, verdict));
+    assert.ok(store.vote(approved.json.approval_id as string, verdict));
+    assert.ok(store.vote(interrupted.json.approval_id as string, verdict));
     assert.equal(store.claim(interrupted.json.approval_id as string), true);
     store.close();
 
