@@ -93,6 +93,8 @@ export function view(a: Approval): Record<string, unknown> {
     msgtype: a.msgtype ?? null,
     rule: a.rule,
     reason: a.reason,
+    approvers: a.approvers,
+    required: a.required,
     created_at: a.createdAt,
     expires_at: a.expiresAt,
     size: a.payload.length,
