@@ -76,7 +76,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
     everyone,
     maxPending: config.approvals.maxPending,
   });
-  if (!config.admin && policies.rules.some((r) => r.action === 'approve' || policies.defaultDecision.action === 'approve')) {
+  if (!config.admin && (policies.rules.some((r) => r.action === 'approve') || policies.defaultDecision.action === 'approve')) {
     log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
   }
   const minted = new MintedTokens(loadTokenKey(config.dataDir), config.apps);

@@ -4,7 +4,7 @@ import type { App } from '../config/load.js';
 import { assertBodyUnread, readBody } from '../request/body.js';
 import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../request/parse-message.js';
 import { relayHeaders } from '../upstream/relay.js';
-import { parseUpload } from '../request/parse-upload.js';
+import { parseUpload, uploadType } from '../request/parse-upload.js';
 import { recipientsOf } from '../limits/recipients.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
@@ -21,6 +21,7 @@ export async function gettokenRoute(ctx: RequestContext): Promise<void> {
   const secret = routed.query.get('corpsecret');
   if (!corpid) throw new FirewallError('MISSING_CORPID');
   if (!secret) throw new FirewallError('MISSING_CORPSECRET');
+  await deps.limits.take(undefined, ctx.caller); // guessing client secrets costs the caller's tokens
   const candidates = [...deps.config.apps.values()].filter((a) => a.corpId === corpid);
   if (!candidates.length) throw new FirewallError('INVALID_CORPID');
   const app = candidates.find((a) => sameSecret(a.clientSecret, secret));
@@ -60,14 +61,12 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
     payload = Object.fromEntries(routed.query);
   } else if (routed.route === 'app.media_upload') {
     // As for robot uploads: one checked `type`, one rebuilt part; nothing else reaches WeCom.
-    const types = routed.query.getAll('type');
-    if (types.length !== 1 || !types[0]) throw new FirewallError('INVALID_PAYLOAD', 'pass type=image, voice, video or file, once');
-    const upload = await parseUpload(req, types[0], deps.config.limits.maxUploadBytes);
+    msgtype = uploadType(routed.query, 'image, voice, video or file');
+    const upload = await parseUpload(req, msgtype, deps.config.limits.maxUploadBytes);
     ({ payload } = upload);
-    msgtype = types[0];
     bytes = upload.canonical;
     contentType = upload.contentType;
-    query = new URLSearchParams({ type: types[0] }).toString();
+    query = new URLSearchParams({ type: msgtype }).toString();
   } else {
     checkJsonContentType(req.headers['content-type']);
     const body = await readBody(req, deps.config.limits.maxBodyBytes);

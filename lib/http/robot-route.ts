@@ -3,7 +3,7 @@ import { FirewallError } from '../errors.js';
 import { upstreamPath } from '../upstream/agent.js';
 import { assertBodyUnread, readBody } from '../request/body.js';
 import { checkJsonContentType, parseMessage } from '../request/parse-message.js';
-import { parseUpload } from '../request/parse-upload.js';
+import { parseUpload, uploadType } from '../request/parse-upload.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
 
@@ -30,10 +30,9 @@ export function robotRoute(sendPaths: Map<string, string>) {
       parsed = { ...parseMessage(await readBody(req, config.limits.maxBodyBytes)), contentType: 'application/json; charset=utf-8' };
     } else {
       // The upstream query is rebuilt from the one type the policies saw; nothing else passes.
-      const types = routed.query.getAll('type');
-      if (types.length !== 1 || !types[0]) throw new FirewallError('INVALID_PAYLOAD', 'pass type=file or type=voice, once');
-      query = new URLSearchParams({ type: types[0] }).toString();
-      parsed = { ...(await parseUpload(req, types[0], config.limits.maxUploadBytes)), msgtype: types[0] };
+      const type = uploadType(routed.query, 'file or type=voice');
+      query = new URLSearchParams({ type }).toString();
+      parsed = { ...(await parseUpload(req, type, config.limits.maxUploadBytes)), msgtype: type };
     }
 
     const target = { kind: 'robot' as const, name: robot.alias };

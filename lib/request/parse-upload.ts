@@ -14,6 +14,13 @@ export interface ParsedUpload {
   contentType: string;
 }
 
+/** The one `type` an upload names (a repeated one could be read differently upstream). */
+export function uploadType(query: URLSearchParams, allowed: string): string {
+  const types = query.getAll('type');
+  if (types.length !== 1 || !types[0]) throw new FirewallError('INVALID_PAYLOAD', `pass type=${allowed}, once`);
+  return types[0];
+}
+
 export function checkMultipartContentType(contentType: string | undefined): void {
   if (!contentType?.toLowerCase().startsWith('multipart/form-data')) {
     throw new FirewallError('UNSUPPORTED_MEDIA_TYPE', 'send multipart/form-data with a part named "media"');
