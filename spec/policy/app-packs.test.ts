@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PolicySet } from '../../lib/policy/compile.js';
 import { packageRoot } from '../../lib/paths.js';
-import type { Action, PolicyRequest } from '../../lib/policy/types.js';
+import type { PolicyRequest } from '../../lib/policy/types.js';
+import { ALLOW, approve, caseRunner, reject, type Case } from '../fixtures/decisions.js';
 
 // The shipped packs for the self-built-app API (policies/15-app-contract.yaml and
 // 25-app-guardrails.yaml), decided through the real engine together with every other shipped
@@ -35,25 +36,7 @@ function webhook(body: Record<string, unknown>): PolicyRequest {
   return { route: 'webhook.send', path: '/cgi-bin/webhook/send', robot: 'team', caller: 'agent', msgtype: body.msgtype as string, payload: body };
 }
 
-interface Expect {
-  action: Action;
-  rule: string;
-  errcode?: number;
-}
-const ALLOW: Expect = { action: 'allow', rule: 'default' };
-const reject = (rule: string, errcode: number): Expect => ({ action: 'reject', rule, errcode });
-const approve = (rule: string): Expect => ({ action: 'approve', rule });
-
-type Case = [name: string, request: PolicyRequest, expected: Expect];
-
-function runCases(cases: Case[]): void {
-  for (const [name, request, expected] of cases) {
-    it(name, () => {
-      const decision = policies.decide(request);
-      assert.deepEqual({ action: decision.action, rule: decision.rule, errcode: decision.errcode }, { errcode: undefined, ...expected });
-    });
-  }
-}
+const runCases = caseRunner(policies);
 
 // ---------------------------------------------------------------------------------------------
 // payload builders

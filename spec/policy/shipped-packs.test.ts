@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PolicySet } from '../../lib/policy/compile.js';
 import { packageRoot } from '../../lib/paths.js';
-import type { Action, PolicyRequest } from '../../lib/policy/types.js';
+import type { PolicyRequest } from '../../lib/policy/types.js';
 import { md5, PNG_MAGIC, tinyPng } from '../fixtures/images.js';
+import { ALLOW, approve, caseRunner, reject, type Case } from '../fixtures/decisions.js';
 
 // The shipped policy packs (policies/*.yaml), decided through the real engine. Every case asserts
 // the action, the deciding rule and the errcode only: reasons are wording for people and may change.
@@ -26,25 +27,7 @@ function upload(type: string | undefined, media?: { filename?: string; size: num
   return { route: 'webhook.upload_media', path: UPLOAD, robot: 'team', caller: 'agent', msgtype: type, payload };
 }
 
-interface Expect {
-  action: Action;
-  rule: string;
-  errcode?: number;
-}
-const ALLOW: Expect = { action: 'allow', rule: 'default' };
-const reject = (rule: string, errcode: number): Expect => ({ action: 'reject', rule, errcode });
-const approve = (rule: string): Expect => ({ action: 'approve', rule });
-
-type Case = [name: string, request: PolicyRequest, expected: Expect];
-
-function runCases(cases: Case[]): void {
-  for (const [name, request, expected] of cases) {
-    it(name, () => {
-      const decision = policies.decide(request);
-      assert.deepEqual({ action: decision.action, rule: decision.rule, errcode: decision.errcode }, { errcode: undefined, ...expected });
-    });
-  }
-}
+const runCases = caseRunner(policies);
 
 // ---------------------------------------------------------------------------------------------
 // payload builders
