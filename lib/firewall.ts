@@ -43,7 +43,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const config =
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
   const log = createLogger(config.logLevel, config.redactor);
-  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups });
+  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
   const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
   const store = new SqliteApprovalStore(config.dataDir);
   const audit = createAuditLog({ ...config.audit, redactor: config.redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
@@ -100,6 +100,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
       if (closed) return;
       closed = true;
       await resumed; // never close the store under a send in progress
+      await approvals.drain();
       proxy.close();
       agent.destroy();
       await audit.close();

@@ -60,7 +60,8 @@ export class Approvals {
     return this.deps.store.get(id);
   }
 
-  isApprover(sub: string): boolean {
+  /** May use the admin API at all: listed as an approver anywhere. Deciding a record needs more. */
+  mayUseAdmin(sub: string): boolean {
     return this.deps.everyone.has(sub);
   }
 
@@ -68,19 +69,34 @@ export class Approvals {
     const { store, audit } = this.deps;
     const before = store.get(id);
     if (!before) throw new FirewallError('APPROVAL_NOT_FOUND');
-    if (!before.approvers.includes(who)) throw new FirewallError('FORBIDDEN', 'not an approver of this request');
+    const approvers = before.approvers.length ? before.approvers : this.deps.approvers; // records from older stores
+    if (!approvers.includes(who)) throw new FirewallError('FORBIDDEN', 'not an approver of this request');
     // Identities are names: the caller that asked (once callers are named) cannot approve itself.
     if (who === before.caller) throw new FirewallError('FORBIDDEN', 'the caller that made a request cannot decide it');
     const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}) });
-    if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND');
+    if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND'); // deleted under us
     if (voted === 'duplicate') throw new FirewallError('APPROVAL_DECIDED', 'you already voted on this request; a vote counts once');
     if (voted === 'closed') {
       store.expire();
       throw new FirewallError('APPROVAL_DECIDED', `status is ${store.get(id)?.status ?? 'unknown'}`);
     }
     const what = { route: voted.route, robot: voted.robot, msgtype: voted.msgtype, size: voted.payload.length, sha256: voted.sha256, approval_id: id };
-    audit.record({ decision: verdict === 'approve' ? 'approved' : 'approval_rejected', request_id: voted.requestId, who, what, why: { rule: voted.rule, reason: voted.reason } });
-    return voted.status === 'approved' ? this.send(voted, who) : voted;
+    const decision = verdict === 'reject' ? 'approval_rejected' : voted.status === 'approved' ? 'approved' : 'approval_vote';
+    audit.record({ decision, request_id: voted.requestId, who, what, why: { rule: voted.rule, reason: voted.reason } });
+    return voted.status === 'approved' ? this.track(this.send(voted, who)) : voted;
+  }
+
+  /** Waits for every send in progress, so closing the store never strands a record in `sending`. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private readonly inflight = new Set<Promise<Approval>>();
+
+  private track(send: Promise<Approval>): Promise<Approval> {
+    this.inflight.add(send);
+    void send.finally(() => this.inflight.delete(send)).catch(() => undefined);
+    return send;
   }
 
   /**
@@ -97,7 +113,7 @@ export class Approvals {
     }
     let sent = 0;
     for (const record of store.withStatus('approved')) {
-      if ((await this.send(record, 'system:resume')).status === 'sent') sent++;
+      if ((await this.track(this.send(record, 'system:resume'))).status === 'sent') sent++;
     }
     return { sent, interrupted };
   }

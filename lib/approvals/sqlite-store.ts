@@ -71,14 +71,19 @@ export class SqliteApprovalStore implements ApprovalStore {
     // Stores created before app routes have no method column: every record in them was a POST.
     const columns = new Set((this.db.prepare('PRAGMA table_info(approvals)').all() as Array<{ name: string }>).map((c) => c.name));
     if (!columns.has('method')) this.db.exec("ALTER TABLE approvals ADD COLUMN method TEXT NOT NULL DEFAULT 'POST'");
-    if (!columns.has('approvers')) this.db.exec("ALTER TABLE approvals ADD COLUMN approvers TEXT NOT NULL DEFAULT '[]'");
+    if (!columns.has('approvers')) {
+      // A store from before per-record approvers: its records get the configured default approvers
+      // (an empty list means those), and an `approved` record there was caught mid-send by a crash
+      // (that version sent straight after approving), so it must not be sent again.
+      this.db.exec("ALTER TABLE approvals ADD COLUMN approvers TEXT NOT NULL DEFAULT '[]'");
+      this.db.exec(`UPDATE approvals SET status = 'failed', upstream = '{"status":0,"body":"interrupted while sending before an upgrade; not sent again"}' WHERE status = 'approved'`);
+    }
     if (!columns.has('required')) this.db.exec('ALTER TABLE approvals ADD COLUMN required INTEGER NOT NULL DEFAULT 1');
     this.stmts = {
       insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, approvers, required, created_at, expires_at, status)
         VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @approvers, @required, @created_at, @expires_at, 'pending')`),
       get: this.db.prepare('SELECT * FROM approvals WHERE id = ?'),
-      pending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' ORDER BY created_at`),
-      decide: this.db.prepare(`UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id AND status = 'pending' AND expires_at > @now`),
+      vote: this.db.prepare('UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id'),
       claim: this.db.prepare(`UPDATE approvals SET status = 'sending' WHERE id = ? AND status = 'approved'`),
       finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'sending'`),
       withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
@@ -119,7 +124,7 @@ export class SqliteApprovalStore implements ApprovalStore {
 
   pending(): Approval[] {
     this.expire();
-    return (this.stmts.pending.all() as Row[]).map(toApproval);
+    return this.withStatus('pending');
   }
 
   pendingCount(): number {
@@ -136,8 +141,9 @@ export class SqliteApprovalStore implements ApprovalStore {
       const decisions = [...current.decisions, verdict];
       const approvals = decisions.filter((d) => d.verdict === 'approve').length;
       const status = verdict.verdict === 'reject' ? 'rejected' : approvals >= current.required ? 'approved' : 'pending';
-      const changed = this.stmts.decide.run({ id, status, decisions: JSON.stringify(decisions), now: new Date().toISOString() }).changes;
-      return changed ? this.get(id) : 'closed';
+      // Inside an immediate transaction: the checks above still hold here.
+      this.stmts.vote.run({ id, status, decisions: JSON.stringify(decisions) });
+      return this.get(id);
     }).immediate();
   }
 

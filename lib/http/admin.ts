@@ -9,7 +9,8 @@ import { authenticate } from './auth.js';
 import { sendError, sendJson } from './respond.js';
 
 // The admin API, on its own listener: list pending approvals, show one, approve or reject.
-// Every route needs a valid bearer JWT whose `sub` is listed in approvals.approvers.
+// Every route needs a valid bearer JWT whose `sub` is an approver somewhere (approvals.approvers, a
+// group, a rule's approvers); deciding a record needs to be among that record's approvers.
 
 export interface AdminDeps {
   approvals: Approvals;
@@ -40,7 +41,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
       res.setHeader('x-request-id', res.locals.requestId);
       res.locals.sub = await authenticate(req, deps.jwtSecret);
       // Pending messages can hold anything an agent tried to post: only approvers may read them too.
-      if (!approvals.isApprover(res.locals.sub)) throw new FirewallError('FORBIDDEN', 'only the approvers listed in approvals.approvers may use the admin API');
+      if (!approvals.mayUseAdmin(res.locals.sub)) throw new FirewallError('FORBIDDEN', 'only approvers (approvals.approvers, a group, or a rule\'s approvers) may use the admin API');
       next();
     }),
   );

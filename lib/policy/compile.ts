@@ -65,6 +65,8 @@ const checkFormat = formatAjv.compile(policyFormat);
 export interface PolicySetOptions {
   /** approvals.groups of the config, to expand `group:NAME` approvers (an unknown group is an error). */
   groups?: Map<string, string[]>;
+  /** approvals.approvers: who decides for a rule that names no approvers (counted against `required`). */
+  defaultApprovers?: string[];
   /** Robot aliases and app names of the config: a rule naming any other is a typo that would never match. */
   robots?: Iterable<string>;
   apps?: Iterable<string>;
@@ -136,7 +138,7 @@ export class PolicySet {
           }
         }
         if (spec.approval && spec.action !== 'approve') problems.push(`${at('/approval')}: approval is only for action: approve`);
-        const approval = spec.approval && compileApproval(spec.approval, options.groups, (msg) => problems.push(`${at('/approval')}: ${msg}`));
+        const approval = spec.approval && compileApproval(spec.approval, options, (msg) => problems.push(`${at('/approval')}: ${msg}`));
         if (spec.action !== 'reject' && spec.errcode !== undefined) problems.push(`${at('/errcode')}: errcode is only for action: reject`);
         const schemaSpec = spec.condition ?? spec.violates;
         let schema: ValidateFunction | undefined;
@@ -226,8 +228,9 @@ function decisionOf(rule: CompiledRule, detail?: string): Decision {
   };
 }
 
-function compileApproval(spec: NonNullable<RuleSpec['approval']>, groups: Map<string, string[]> | undefined, problem: (msg: string) => void): ApprovalRequirement {
-  let approvers: string[] | undefined;
+function compileApproval(spec: NonNullable<RuleSpec['approval']>, options: PolicySetOptions, problem: (msg: string) => void): ApprovalRequirement {
+  const { groups } = options;
+  let approvers = spec.approvers ? undefined : options.defaultApprovers;
   if (spec.approvers) {
     approvers = [];
     for (const name of spec.approvers) {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteApprovalStore } from '../../lib/approvals/sqlite-store.js';
 import { parked } from './fixtures.js';
 import { tempDir } from '../helpers.js';
@@ -46,6 +48,25 @@ describe('SqliteApprovalStore', () => {
     vote(b.id, 'alice', 'approve');
     assert.equal((vote(b.id, 'carol', 'reject') as { status: string }).status, 'rejected');
     assert.equal(vote(b.id, 'bob', 'approve'), 'closed');
+    store.close();
+  });
+
+  it('upgrades a store from before per-record approvers: a record left approved (caught mid-send) is never resent', () => {
+    const dir = tempDir();
+    const old = new Database(join(dir, 'approvals.db'));
+    old.exec(`CREATE TABLE approvals (id TEXT PRIMARY KEY, request_id TEXT NOT NULL, route TEXT NOT NULL, target TEXT NOT NULL, robot TEXT NOT NULL,
+      caller TEXT NOT NULL, msgtype TEXT, payload BLOB NOT NULL, content_type TEXT NOT NULL, sha256 TEXT NOT NULL, rule TEXT NOT NULL, reason TEXT NOT NULL,
+      created_at TEXT NOT NULL, expires_at TEXT NOT NULL, status TEXT NOT NULL, decisions TEXT NOT NULL DEFAULT '[]', upstream TEXT)`);
+    const row = (id: string, status: string) =>
+      old.prepare(`INSERT INTO approvals VALUES (?, 'r', 'webhook.send', '/cgi-bin/webhook/send', 'ops', '127.0.0.1', 'text', ?, 'application/json', 'x', 'rule', 'reason', ?, ?, ?, '[]', NULL)`)
+        .run(id, Buffer.from('{}'), new Date().toISOString(), new Date(Date.now() + 60_000).toISOString(), status);
+    row('was-approved', 'approved');
+    row('was-pending', 'pending');
+    old.close();
+    const store = new SqliteApprovalStore(dir);
+    assert.equal(store.get('was-approved')?.status, 'failed');
+    assert.deepEqual(store.withStatus('approved'), []);
+    assert.deepEqual([store.get('was-pending')?.status, store.get('was-pending')?.approvers, store.get('was-pending')?.method], ['pending', [], 'POST']);
     store.close();
   });
 

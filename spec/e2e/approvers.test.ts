@@ -59,6 +59,8 @@ describe('approvers per rule', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'rules.yaml'), POLICY.replace('group:security', 'group:securty'));
     await assert.rejects(startStack({ policies: [dir], approvals: { approvers: ['alice'], groups: { security: ['bob'] } } }), /unknown approver group "securty"/);
+    writeFileSync(join(dir, 'rules.yaml'), POLICY.replace('approvers: [group:security, carol, "127.0.0.1"], ', ''));
+    await assert.rejects(startStack({ policies: [dir], approvals: { approvers: ['alice'] } }), /required: 2 but only 1 approvers/);
     writeFileSync(join(dir, 'rules.yaml'), POLICY.replace('required: 2', 'required: 9'));
     await assert.rejects(startStack({ policies: [dir], approvals: { approvers: ['alice'], groups: { security: ['bob'] } } }), /required: 9 but only 3 approvers/);
   });
