@@ -39,8 +39,12 @@ export class BatchedFileTransport extends TransportStream {
   private writeAll(data: Buffer, offset: number): void {
     write(this.fd, data, offset, data.length - offset, null, (err, written) => {
       if (err) {
+        // The firewall refuses everything from here on (audit unhealthy); lines that cannot be
+        // written are dropped so that closing does not wait for them forever.
         this.writing = false;
+        this.queue = [];
         this.emit('error', err);
+        for (const done of this.idle.splice(0)) done();
         return;
       }
       if (offset + written < data.length) return this.writeAll(data, offset + written);
