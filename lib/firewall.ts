@@ -16,6 +16,7 @@ import { FirewallError } from './errors.js';
 import { UpstreamProxy } from './upstream/proxy.js';
 import { createProxyHandler } from './http/proxy-handler.js';
 import { createAdminApp } from './http/admin.js';
+import { createAuthenticator } from './http/auth.js';
 import { createLogger } from './log.js';
 
 export type FirewallOptions =
@@ -81,7 +82,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
   }
   const minted = new MintedTokens(loadTokenKey(config.dataDir), config.apps);
   const handle = createProxyHandler({ config, policies: () => policies, limits, recipients: new RecipientLimits(), approvals, audit, proxy, apps, minted, log });
-  const admin = config.admin ? createAdminApp({ approvals, jwtSecret: config.admin.jwtSecret, redactor: config.redactor, log }) : undefined;
+  const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin), redactor: config.redactor, log }) : undefined;
 
   const resumed = approvals.resume().then(
     ({ sent, interrupted }) => {

@@ -17,7 +17,7 @@ export interface FirewallConfigInput {
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
-  admin?: { listen?: string | number; jwtSecret: string };
+  admin?: { listen?: string | number; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
   approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number };
   audit?: { enabled?: boolean; dir?: string };
 }
@@ -39,7 +39,8 @@ export interface ResolvedConfig {
   robots: Map<string, Robot>;
   apps: Map<string, App>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
-  admin?: { listen: Listen; jwtSecret: Uint8Array };
+  /** Approvers' tokens: HS256 with jwtSecret, and/or asymmetric ones checked against a JWKS (issuer and audience required). */
+  admin?: { listen: Listen; jwtSecret?: Uint8Array; jwks?: { url: URL; issuer: string; audience: string } };
   approvals: { approvers: string[]; groups: Map<string, string[]>; ttlMs: number; maxPending: number };
   audit: { enabled: boolean; dir: string };
   redactor: Redactor;
@@ -55,7 +56,7 @@ export class ConfigError extends Error {
 export const ROBOT_DEFAULT_LIMIT = '20/min'; // WeCom's own limit per robot
 export const APP_DEFAULT_LIMIT = '600/min'; // app sends per app; per-member limits are separate
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
 const validate = ajv.compile(configSchema);
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
@@ -109,7 +110,7 @@ export function resolveConfig(
     const clash = [...apps.values()].find((b) => b !== a && b.corpId === a.corpId && b.clientSecret === a.clientSecret);
     if (clash && name < clash.name) problems.push(`${where(`/apps/${name}/clientSecret`)}: /apps/${name}/clientSecret: apps ${name} and ${clash.name} share a corpId and clientSecret; a token request could not tell them apart`);
   }
-  const jwtSecret = c.admin ? secret('/admin/jwtSecret', c.admin.jwtSecret) : undefined;
+  const jwtSecret = c.admin?.jwtSecret ? secret('/admin/jwtSecret', c.admin.jwtSecret) : undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push(`${where('/admin/jwtSecret')}: /admin/jwtSecret: an HS256 secret needs at least 32 characters`);
   const listenAt = (pointer: string, v: string | number | undefined, port: number) => attempt(pointer, () => parseListen(v ?? `127.0.0.1:${port}`));
   const rate = (pointer: string, v?: string) => (v === undefined ? undefined : attempt(pointer, () => parseRate(v)));
@@ -131,7 +132,13 @@ export function resolveConfig(
       maxBodyBytes: parseSize(c.limits?.maxBodyBytes ?? '4mb'),
       maxUploadBytes: parseSize(c.limits?.maxUploadBytes ?? '21mb'),
     },
-    admin: c.admin && jwtSecret ? { listen: listenAt('/admin/listen', c.admin.listen, 8081)!, jwtSecret: new TextEncoder().encode(jwtSecret) } : undefined,
+    admin: c.admin
+      ? {
+          listen: listenAt('/admin/listen', c.admin.listen, 8081)!,
+          jwtSecret: jwtSecret === undefined ? undefined : new TextEncoder().encode(jwtSecret),
+          jwks: c.admin.jwks && { ...c.admin.jwks, url: new URL(c.admin.jwks.url) },
+        }
+      : undefined,
     approvals: { approvers: c.approvals?.approvers ?? [], groups: new Map(Object.entries(c.approvals?.groups ?? {})), ttlMs: parseDuration(c.approvals?.ttl ?? '30m'), maxPending: c.approvals?.maxPending ?? 100 },
     audit: { enabled: c.audit?.enabled ?? true, dir: '' },
     redactor,

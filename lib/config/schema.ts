@@ -61,8 +61,17 @@ export const configSchema = {
     admin: {
       type: 'object',
       additionalProperties: false,
-      required: ['jwtSecret'],
-      properties: { listen, jwtSecret: secretRef },
+      anyOf: [{ required: ['jwtSecret'] }, { required: ['jwks'] }],
+      properties: {
+        listen,
+        jwtSecret: secretRef,
+        jwks: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url', 'issuer', 'audience'],
+          properties: { url: { type: 'string', pattern: '^https?://' }, issuer: { type: 'string', minLength: 1 }, audience: { type: 'string', minLength: 1 } },
+        },
+      },
     },
     approvals: {
       type: 'object',

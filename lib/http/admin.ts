@@ -5,7 +5,7 @@ import type { Approvals } from '../approvals/service.js';
 import type { Approval } from '../approvals/store.js';
 import type { Redactor } from '../config/secrets.js';
 import type { Logger } from 'winston';
-import { authenticate } from './auth.js';
+import type { Authenticate } from './auth.js';
 import { sendError, sendJson } from './respond.js';
 
 // The admin API, on its own listener: list pending approvals, show one, approve or reject.
@@ -14,7 +14,7 @@ import { sendError, sendJson } from './respond.js';
 
 export interface AdminDeps {
   approvals: Approvals;
-  jwtSecret: Uint8Array;
+  authenticate: Authenticate;
   redactor: Redactor;
   log: Logger;
 }
@@ -39,7 +39,7 @@ export function createAdminApp(deps: AdminDeps): express.Express {
     asyncRoute(async (req, res, next) => {
       res.locals.requestId = randomUUID();
       res.setHeader('x-request-id', res.locals.requestId);
-      res.locals.sub = await authenticate(req, deps.jwtSecret);
+      res.locals.sub = await deps.authenticate(req);
       // Pending messages can hold anything an agent tried to post: only approvers may read them too.
       if (!approvals.mayUseAdmin(res.locals.sub)) throw new FirewallError('FORBIDDEN', 'only approvers (approvals.approvers, a group, or a rule\'s approvers) may use the admin API');
       next();

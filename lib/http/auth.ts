@@ -1,21 +1,39 @@
 import type http from 'node:http';
-import { errors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { FirewallError } from '../errors.js';
+import type { ResolvedConfig } from '../config/load.js';
 
-// Admin identities are bearer JWTs. Only HS256 is accepted (no "none", no algorithm confusion);
-// the identity is the token's `sub`. A token lives at most MAX_TOKEN_AGE from its `iat`, whatever
-// its `exp` says, so a leaked long-lived token stops working.
+// Admin identities are bearer JWTs; the identity is the token's `sub`. An HS256 token is checked with
+// admin.jwtSecret; an asymmetric one (RS256, PS256, ES256, EdDSA) against admin.jwks, whose issuer and
+// audience it must name. No "none", and no algorithm picks a key it was not configured for. A token
+// lives at most MAX_TOKEN_AGE from its `iat`, whatever its `exp` says, so a leaked long-lived token
+// stops working.
 export const MAX_TOKEN_AGE = '12h';
+const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
-export async function authenticate(req: http.IncomingMessage, secret: Uint8Array): Promise<string> {
-  const header = req.headers.authorization ?? '';
-  const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
-  if (!m) throw new FirewallError('UNAUTHENTICATED', 'send Authorization: Bearer <JWT>');
-  try {
-    const { payload } = await jwtVerify(m[1]!, secret, { algorithms: ['HS256'], requiredClaims: ['sub', 'exp', 'iat'], maxTokenAge: MAX_TOKEN_AGE });
-    return payload.sub!;
-  } catch (err) {
-    const why = err instanceof errors.JWTExpired ? 'token expired' : err instanceof errors.JWTClaimValidationFailed ? `token claim ${err.claim} invalid` : 'token not valid';
-    throw new FirewallError('UNAUTHENTICATED', why);
-  }
+export type Authenticate = (req: http.IncomingMessage) => Promise<string>;
+
+export function createAuthenticator(admin: NonNullable<ResolvedConfig['admin']>): Authenticate {
+  // The key set is fetched on first use and cached by jose (with its own cooldown on refetches).
+  const keySet: JWTVerifyGetKey | undefined = admin.jwks && createRemoteJWKSet(admin.jwks.url);
+  const common = { requiredClaims: ['sub', 'exp', 'iat'], maxTokenAge: MAX_TOKEN_AGE };
+  return async (req) => {
+    const header = req.headers.authorization ?? '';
+    const m = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(header);
+    if (!m) throw new FirewallError('UNAUTHENTICATED', 'send Authorization: Bearer <JWT>');
+    const token = m[1]!;
+    try {
+      const { alg } = decodeProtectedHeader(token);
+      let payload;
+      if (alg === 'HS256' && admin.jwtSecret) ({ payload } = await jwtVerify(token, admin.jwtSecret, { ...common, algorithms: ['HS256'] }));
+      else if (alg && ASYMMETRIC.includes(alg) && keySet && admin.jwks) {
+        ({ payload } = await jwtVerify(token, keySet, { ...common, algorithms: ASYMMETRIC, issuer: admin.jwks.issuer, audience: admin.jwks.audience }));
+      } else throw new FirewallError('UNAUTHENTICATED', `tokens signed with ${alg ?? 'no algorithm'} are not accepted here`);
+      return payload.sub!;
+    } catch (err) {
+      if (err instanceof FirewallError) throw err;
+      const why = err instanceof errors.JWTExpired ? 'token expired' : err instanceof errors.JWTClaimValidationFailed ? `token claim ${err.claim} invalid` : 'token not valid';
+      throw new FirewallError('UNAUTHENTICATED', why);
+    }
+  };
 }
