@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { FirewallError } from '../errors.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Limits } from '../limits/limiter.js';
@@ -28,8 +29,41 @@ export interface ApprovalDeps {
 /** How long an approved message may wait for its robot's bucket before it is sent anyway-refused. */
 const SEND_MAX_WAIT_MS = 60_000;
 
+const FINAL = new Set(['sent', 'failed', 'rejected', 'expired']);
+
 export class Approvals {
-  constructor(private readonly deps: ApprovalDeps) {}
+  /** Emits a record's id with the record when it reaches a final status (for held requests). */
+  private readonly settled = new EventEmitter();
+
+  constructor(private readonly deps: ApprovalDeps) {
+    this.settled.setMaxListeners(0);
+  }
+
+  /**
+   * Waits up to `ms` for a record's outcome. If nobody decided in time, the record is expired (so a
+   * late approval cannot send what the agent was told was refused); if it was approved meanwhile,
+   * the send already under way is awaited.
+   */
+  waitFor(id: string, ms: number): Promise<Approval> {
+    const { store, audit } = this.deps;
+    return new Promise((resolve) => {
+      const done = (a: Approval) => {
+        clearTimeout(timer);
+        this.settled.off(id, done);
+        resolve(a);
+      };
+      const timer = setTimeout(() => {
+        this.settled.off(id, done);
+        const expired = store.expireNow(id);
+        const now = store.get(id)!;
+        if (expired) audit.record({ decision: 'approval_rejected', request_id: now.requestId, who: 'system:hold-timeout', what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason: 'not decided while the request was held' } });
+        if (FINAL.has(now.status)) resolve(now);
+        else this.settled.once(id, resolve);
+      }, ms);
+      this.settled.on(id, done);
+    });
+  }
+
 
   park(request: Omit<NewApproval, 'expiresAt' | 'approvers' | 'required'> & { requirement?: ApprovalRequirement }): Approval {
     const { requirement, ...input } = request;
@@ -83,6 +117,7 @@ export class Approvals {
     const what = { route: voted.route, robot: voted.robot, msgtype: voted.msgtype, size: voted.payload.length, sha256: voted.sha256, approval_id: id };
     const decision = verdict === 'reject' ? 'approval_rejected' : voted.status === 'approved' ? 'approved' : 'approval_vote';
     audit.record({ decision, request_id: voted.requestId, who, what, why: { rule: voted.rule, reason: voted.reason } });
+    if (voted.status === 'rejected') this.settled.emit(id, voted);
     return voted.status === 'approved' ? this.track(this.send(voted, who)) : voted;
   }
 
@@ -119,6 +154,12 @@ export class Approvals {
   }
 
   private async send(record: Approval, who: string): Promise<Approval> {
+    const result = await this.sendOnce(record, who);
+    if (FINAL.has(result.status)) this.settled.emit(record.id, result);
+    return result;
+  }
+
+  private async sendOnce(record: Approval, who: string): Promise<Approval> {
     const { store, audit, limits } = this.deps;
     const what = { route: record.route, robot: record.robot, msgtype: record.msgtype, size: record.payload.length, sha256: record.sha256, approval_id: record.id };
     const fail = (status: number, body: string) => {

@@ -87,6 +87,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       claim: this.db.prepare(`UPDATE approvals SET status = 'sending' WHERE id = ? AND status = 'approved'`),
       finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'sending'`),
       withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
+      expireOne: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'`),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
       ping: this.db.prepare('SELECT 1 AS ok'),
       pendingCount: this.db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`),
@@ -158,6 +159,10 @@ export class SqliteApprovalStore implements ApprovalStore {
   finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval {
     this.stmts.finish.run({ id, status, upstream: JSON.stringify({ ...upstream, at: new Date().toISOString() }) });
     return this.get(id)!;
+  }
+
+  expireNow(id: string): boolean {
+    return this.stmts.expireOne.run(id).changes === 1;
   }
 
   expire(now = new Date()): number {

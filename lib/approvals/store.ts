@@ -64,6 +64,8 @@ export interface ApprovalStore {
   claim(id: string): boolean;
   /** Records the upstream's answer to a record being sent: sent or failed. */
   finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval;
+  /** Expires one pending record now (a held request gave up waiting); false if it was no longer pending. */
+  expireNow(id: string): boolean;
   /** Marks pending records past their expiry as expired; returns how many. */
   expire(now?: Date): number;
   healthy(): boolean;

@@ -4,6 +4,7 @@ import type { Decision, PolicyRequest } from '../policy/types.js';
 import type { Target } from '../limits/limiter.js';
 import type { RequestContext } from './context.js';
 import { sendJson } from './respond.js';
+import { errcodeOf } from '../upstream/send.js';
 
 /**
  * Runs the policies over a parsed request. A reject throws the rule's refusal; an approve parks the
@@ -41,7 +42,20 @@ export async function judge(ctx: RequestContext, request: PolicyRequest, target:
   });
   record.decision = 'parked';
   record.what.approval_id = approval.id;
-  sendJson(ctx.res, 202, { errcode: 0, errmsg: 'pending approval', approval_id: approval.id, request_id: ctx.requestId });
+  if (decision.approval?.mode !== 'hold') {
+    sendJson(ctx.res, 202, { errcode: 0, errmsg: 'pending approval', approval_id: approval.id, request_id: ctx.requestId });
+    return 'parked';
+  }
+  // Held: the agent's request stays open and gets the outcome, as if WeCom had been slow.
+  const outcome = await deps.approvals.waitFor(approval.id, decision.approval.holdMs);
+  if (outcome.status === 'rejected') throw new FirewallError('APPROVAL_REJECTED', `approval ${approval.id}`);
+  if (outcome.status === 'expired') throw new FirewallError('APPROVAL_TIMEOUT', `approval ${approval.id} was not decided in time`);
+  const upstream = outcome.upstream;
+  if (!upstream?.status) throw new FirewallError('UPSTREAM_UNAVAILABLE', `approved, but sending failed (approval ${approval.id})`);
+  record.upstream_status = upstream.status;
+  record.upstream_errcode = errcodeOf(upstream.body);
+  ctx.res.writeHead(upstream.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(upstream.body) });
+  ctx.res.end(upstream.body);
   return 'parked';
 }
 

@@ -28,7 +28,7 @@ interface RuleSpec {
   violates?: object | boolean;
   action: Action;
   errcode?: number;
-  approval?: { approvers?: string[]; required?: number; ttl?: string };
+  approval?: { approvers?: string[]; required?: number; ttl?: string; mode?: 'park' | 'hold'; holdFor?: string };
   reason: string;
 }
 
@@ -228,6 +228,9 @@ function decisionOf(rule: CompiledRule, detail?: string): Decision {
   };
 }
 
+/** A held request keeps an agent's connection open; past this, park instead. */
+const MAX_HOLD_MS = 10 * 60_000;
+
 function compileApproval(spec: NonNullable<RuleSpec['approval']>, options: PolicySetOptions, problem: (msg: string) => void): ApprovalRequirement {
   const { groups } = options;
   let approvers = spec.approvers ? undefined : options.defaultApprovers;
@@ -245,13 +248,11 @@ function compileApproval(spec: NonNullable<RuleSpec['approval']>, options: Polic
   }
   const required = spec.required ?? 1;
   if (approvers && required > approvers.length) problem(`required: ${required} but only ${approvers.length} approvers can decide`);
-  let ttlMs: number | undefined;
-  try {
-    ttlMs = spec.ttl === undefined ? undefined : parseDuration(spec.ttl);
-  } catch (err) {
-    problem((err as Error).message);
-  }
-  return { approvers, required, ttlMs };
+  const ttlMs = spec.ttl === undefined ? undefined : parseDuration(spec.ttl);
+  const holdMs = parseDuration(spec.holdFor ?? '60s');
+  if (holdMs > MAX_HOLD_MS) problem(`holdFor ${spec.holdFor} is over the 10m bound: use mode park for longer waits`);
+  if (spec.holdFor !== undefined && spec.mode !== 'hold') problem('holdFor is only for mode: hold');
+  return { approvers, required, ttlMs, mode: spec.mode ?? 'park', holdMs };
 }
 
 function schemaFailure(errors: ErrorObject[] | null | undefined): string | undefined {

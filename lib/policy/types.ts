@@ -38,4 +38,7 @@ export interface ApprovalRequirement {
   approvers?: string[];
   required: number;
   ttlMs?: number;
+  /** hold: the agent's request stays open up to holdMs for the outcome; park (default): 202 at once. */
+  mode: 'park' | 'hold';
+  holdMs: number;
 }
