@@ -26,7 +26,7 @@ export interface ApprovalDeps {
   maxPending: number;
 }
 
-/** How long an approved message may wait for its robot's bucket before it is sent anyway-refused. */
+/** How long an approved message may wait for its robot's bucket before the send gives up (marked failed). */
 const SEND_MAX_WAIT_MS = 60_000;
 
 const FINAL = new Set(['sent', 'failed', 'rejected', 'expired']);
@@ -63,7 +63,6 @@ export class Approvals {
       this.settled.on(id, done);
     });
   }
-
 
   park(request: Omit<NewApproval, 'expiresAt' | 'approvers' | 'required'> & { requirement?: ApprovalRequirement }): Approval {
     const { requirement, ...input } = request;
