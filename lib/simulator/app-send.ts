@@ -29,16 +29,26 @@ const refuse = (verdict: Verdict, extra?: Record<string, unknown>): Outcome => (
  * recipient validity (81013), then per-member delivery. WeCom's own order is unconfirmed.
  */
 export function messageSend(request: AppRequest, state: SimulatorState): AppResult {
+  return recordedSend(request, state, sendMessage, (_parsed, outcome) => (outcome.msgid === undefined ? {} : { msgid: outcome.msgid }));
+}
+
+/** Parses, authorizes and runs one send, recording it (refused ones too) for the tests' inspection. */
+function recordedSend(
+  request: AppRequest,
+  state: SimulatorState,
+  send: (request: AppRequest, parsed: ParsedBody, app: App, state: SimulatorState) => Outcome,
+  extra: (parsed: ParsedBody, outcome: Outcome) => Record<string, unknown>,
+): AppResult {
   const parsed = parseJsonBody(request.body);
   const auth = authorize(request, state);
-  const outcome = auth.app ? sendMessage(request, parsed, auth.app, state) : refuse(auth.verdict);
+  const outcome = auth.app ? send(request, parsed, auth.app, state) : refuse(auth.verdict);
   state.app.recordMessage({
     path: request.path,
     body: parsed.json,
     agentId: auth.app?.agentId ?? null,
+    ...extra(parsed, outcome),
     recipients: outcome.recipients,
     dropped: outcome.dropped,
-    ...(outcome.msgid === undefined ? {} : { msgid: outcome.msgid }),
     errcode: outcome.verdict.errcode,
     at: request.now,
   });
@@ -78,21 +88,7 @@ function sendMessage(request: AppRequest, parsed: ParsedBody, app: App, state: S
  * omits template_card and miniprogram_notice; the simulator does not refuse them).
  */
 export function appchatSend(request: AppRequest, state: SimulatorState): AppResult {
-  const parsed = parseJsonBody(request.body);
-  const auth = authorize(request, state);
-  const outcome = auth.app ? sendToChat(request, parsed, auth.app, state) : refuse(auth.verdict);
-  const chatid = isRecord(parsed.json) && typeof parsed.json.chatid === 'string' ? parsed.json.chatid : undefined;
-  state.app.recordMessage({
-    path: request.path,
-    body: parsed.json,
-    agentId: auth.app?.agentId ?? null,
-    ...(chatid === undefined ? {} : { chatid }),
-    recipients: outcome.recipients,
-    dropped: outcome.dropped,
-    errcode: outcome.verdict.errcode,
-    at: request.now,
-  });
-  return { verdict: outcome.verdict, extra: outcome.extra };
+  return recordedSend(request, state, sendToChat, (parsed) => (isRecord(parsed.json) && typeof parsed.json.chatid === 'string' ? { chatid: parsed.json.chatid } : {}));
 }
 
 function sendToChat(request: AppRequest, parsed: ParsedBody, app: App, state: SimulatorState): Outcome {
