@@ -6,6 +6,8 @@ import { Limits } from './limits/limiter.js';
 import { RecipientLimits } from './limits/recipients.js';
 import { SqliteApprovalStore } from './approvals/sqlite-store.js';
 import { Approvals } from './approvals/service.js';
+import { ApprovalLinks } from './approvals/links.js';
+import { createNotifier } from './approvals/notify.js';
 import { createAuditLog } from './audit/audit.js';
 import { upstreamAgent, upstreamPath } from './upstream/agent.js';
 import { requestUpstream } from './upstream/send.js';
@@ -67,6 +69,23 @@ export function createFirewall(options: FirewallOptions): Firewall {
     if (!robot) throw new FirewallError('INTERNAL', `robot ${record.robot} is no longer configured; not sent`);
     return requestUpstream(config.upstream, agent, { method: 'POST', path: upstreamPath(path, robot.key, query), body: record.payload, contentType: record.contentType }, config.upstreamTimeoutMs);
   };
+  const tokenKey = loadTokenKey(config.dataDir);
+  const publicUrl = config.admin?.publicUrl;
+  const links = new ApprovalLinks(tokenKey, publicUrl, config.approvals.notify?.linkTtlMs ?? 0);
+  const notifyRobot = config.approvals.notify && config.robots.get(config.approvals.notify.robot);
+  const notify =
+    notifyRobot && publicUrl
+      ? createNotifier({
+          links,
+          consoleUrl: `${publicUrl}/console/`,
+          redact: (text) => config.redactor.redact(text),
+          take: () => limits.take({ kind: 'robot', name: notifyRobot.alias }, 'system:notify', 0),
+          post: (body) => requestUpstream(config.upstream, agent, { method: 'POST', path: upstreamPath('/cgi-bin/webhook/send', notifyRobot.key, ''), body, contentType: 'application/json' }, config.upstreamTimeoutMs),
+          audit,
+          log,
+          robot: notifyRobot.alias,
+        })
+      : undefined;
   const approvals = new Approvals({
     store,
     audit,
@@ -76,13 +95,15 @@ export function createFirewall(options: FirewallOptions): Firewall {
     approvers: config.approvals.approvers,
     everyone,
     maxPending: config.approvals.maxPending,
+    notify,
+    keepDecidedMs: config.approvals.keepDecidedMs,
   });
   if (!config.admin && (policies.rules.some((r) => r.action === 'approve') || policies.defaultDecision.action === 'approve')) {
     log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
   }
-  const minted = new MintedTokens(loadTokenKey(config.dataDir), config.apps);
+  const minted = new MintedTokens(tokenKey, config.apps);
   const handle = createProxyHandler({ config, policies: () => policies, limits, recipients: new RecipientLimits(), approvals, audit, proxy, apps, minted, log });
-  const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin), redactor: config.redactor, log }) : undefined;
+  const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin, links), redactor: config.redactor, log }) : undefined;
 
   const resumed = approvals.resume().then(
     ({ sent, interrupted }) => {
@@ -90,6 +111,16 @@ export function createFirewall(options: FirewallOptions): Firewall {
     },
     (err: unknown) => log.error('resuming approved messages failed', { cause: String(err) }),
   );
+  // Erase the payloads of long-decided records now and hourly (the record and its digest stay).
+  const purge = () => {
+    try {
+      approvals.purge();
+    } catch (err) {
+      log.error('erasing decided payloads failed', { cause: String(err) });
+    }
+  };
+  purge();
+  const purger = setInterval(purge, 60 * 60_000).unref();
   let closed = false;
   const firewall = ((req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res)) as Firewall;
   Object.assign(firewall, {
@@ -100,6 +131,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(purger);
       await resumed; // never close the store under a send in progress
       await approvals.drain();
       proxy.close();

@@ -4,7 +4,8 @@ import { FirewallError } from '../errors.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Limits } from '../limits/limiter.js';
 import type { UpstreamAnswer } from '../upstream/send.js';
-import type { Approval, ApprovalStore, NewApproval } from './store.js';
+import type { Approval, ApprovalStore, HistoryQuery, NewApproval } from './store.js';
+import type { LinkIdentity } from './links.js';
 import type { ApprovalRequirement } from '../policy/types.js';
 
 // Parking and deciding. An approved record is sent once, with the bytes that were parked: the
@@ -24,6 +25,16 @@ export interface ApprovalDeps {
   everyone: Set<string>;
   /** Park no more than this many at once: a queue nobody can review is no control. */
   maxPending: number;
+  /** Tells the approvers (a WeCom card); called after the record is stored, never awaited by the agent. */
+  notify?: (record: Approval) => Promise<void>;
+  /** Decided records keep their payload bytes this long after creation. */
+  keepDecidedMs: number;
+}
+
+/** Who decides: a signed-in approver, or one holding a notification link (single use). */
+export interface Decider {
+  sub: string;
+  link?: LinkIdentity;
 }
 
 /** How long an approved message may wait for its robot's bucket before the send gives up (marked failed). */
@@ -73,8 +84,9 @@ export class Approvals {
       throw new FirewallError('STORE_UNAVAILABLE', 'could not read the approval queue', { cause: err });
     }
     if (full) throw new FirewallError('TOO_MANY_PENDING', `${this.deps.maxPending} messages already wait for approval`, { headers: { 'Retry-After': '60' } });
+    let record: Approval;
     try {
-      return this.deps.store.park({
+      record = this.deps.store.park({
         ...input,
         approvers: requirement?.approvers ?? this.deps.approvers,
         required: requirement?.required ?? 1,
@@ -83,6 +95,25 @@ export class Approvals {
     } catch (err) {
       throw new FirewallError('STORE_UNAVAILABLE', 'could not store the request for approval', { cause: err });
     }
+    if (this.deps.notify) this.track(this.deps.notify(record).then(() => record));
+    return record;
+  }
+
+  history(query: HistoryQuery): Approval[] {
+    return this.deps.store.history(query);
+  }
+
+  /** Erases payloads of records decided long enough ago (approvals.keepDecided); audited when any. */
+  purge(now = new Date()): number {
+    const purged = this.deps.store.purge(new Date(now.getTime() - this.deps.keepDecidedMs));
+    if (purged) this.deps.audit.record({ decision: 'payloads_purged', request_id: '-', who: 'system:retention', what: {}, why: { reason: `payloads of ${purged} decided records erased after approvals.keepDecided` } });
+    return purged;
+  }
+
+  /** May this identity vote on this record now (pending, listed, not its caller, not voted yet)? */
+  mayDecide(record: Approval, sub: string): boolean {
+    const approvers = record.approvers.length ? record.approvers : this.deps.approvers;
+    return record.status === 'pending' && approvers.includes(sub) && sub !== record.caller && !record.decisions.some((d) => d.who === sub);
   }
 
   pending(): Approval[] {
@@ -98,16 +129,20 @@ export class Approvals {
     return this.deps.everyone.has(sub);
   }
 
-  async decide(id: string, who: string, verdict: 'approve' | 'reject', comment?: string): Promise<Approval> {
+  async decide(id: string, decider: Decider, verdict: 'approve' | 'reject', comment?: string): Promise<Approval> {
     const { store, audit } = this.deps;
+    const who = decider.sub;
+    if (decider.link && decider.link.approvalId !== id) throw new FirewallError('FORBIDDEN', 'this link is for another approval');
     const before = store.get(id);
     if (!before) throw new FirewallError('APPROVAL_NOT_FOUND');
     const approvers = before.approvers.length ? before.approvers : this.deps.approvers; // records from older stores
     if (!approvers.includes(who)) throw new FirewallError('FORBIDDEN', 'not an approver of this request');
     // Identities are names: the caller that asked (once callers are named) cannot approve itself.
     if (who === before.caller) throw new FirewallError('FORBIDDEN', 'the caller that made a request cannot decide it');
-    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}) });
+    const spend = decider.link && { jti: decider.link.jti, expiresAt: decider.link.expiresAt };
+    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}), ...(decider.link ? { via: 'link' as const } : {}) }, spend);
     if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND'); // deleted under us
+    if (voted === 'token_spent') throw new FirewallError('UNAUTHENTICATED', 'this link was already used to decide; open the console and sign in');
     if (voted === 'duplicate') throw new FirewallError('APPROVAL_DECIDED', 'you already voted on this request; a vote counts once');
     if (voted === 'closed') {
       store.expire();

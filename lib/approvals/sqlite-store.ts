@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Approval, ApprovalStatus, ApprovalStore, NewApproval, Verdict } from './store.js';
+import type { Approval, ApprovalStatus, ApprovalStore, HistoryQuery, NewApproval, SpentToken, Verdict } from './store.js';
 
 // SQLite in WAL mode with synchronous=FULL: a parked request is on disk before its 202 is written,
 // and survives kill -9. Every status change is a single UPDATE guarded by the expected old status,
@@ -29,6 +29,7 @@ interface Row {
   status: ApprovalStatus;
   decisions: string;
   upstream: string | null;
+  purged_at: string | null;
 }
 
 const SCHEMA = `
@@ -52,9 +53,16 @@ CREATE TABLE IF NOT EXISTS approvals (
   expires_at TEXT NOT NULL,
   status TEXT NOT NULL,
   decisions TEXT NOT NULL DEFAULT '[]',
-  upstream TEXT
+  upstream TEXT,
+  purged_at TEXT
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, created_at);
+CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_at, id);
+CREATE TABLE IF NOT EXISTS spent_tokens (
+  jti TEXT PRIMARY KEY,
+  approval_id TEXT NOT NULL,
+  expires_at TEXT NOT NULL
+);
 `;
 
 export class SqliteApprovalStore implements ApprovalStore {
@@ -79,6 +87,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       this.db.exec(`UPDATE approvals SET status = 'failed', upstream = '{"status":0,"body":"interrupted while sending before an upgrade; not sent again"}' WHERE status = 'approved'`);
     }
     if (!columns.has('required')) this.db.exec('ALTER TABLE approvals ADD COLUMN required INTEGER NOT NULL DEFAULT 1');
+    if (!columns.has('purged_at')) this.db.exec('ALTER TABLE approvals ADD COLUMN purged_at TEXT');
     this.stmts = {
       insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, approvers, required, created_at, expires_at, status)
         VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @approvers, @required, @created_at, @expires_at, 'pending')`),
@@ -89,6 +98,10 @@ export class SqliteApprovalStore implements ApprovalStore {
       withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
       expireOne: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'`),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
+      spend: this.db.prepare('INSERT OR IGNORE INTO spent_tokens (jti, approval_id, expires_at) VALUES (?, ?, ?)'),
+      purge: this.db.prepare(`UPDATE approvals SET payload = x'', purged_at = @now
+        WHERE status IN ('sent', 'failed', 'rejected', 'expired') AND created_at <= @before AND purged_at IS NULL`),
+      forgetSpent: this.db.prepare('DELETE FROM spent_tokens WHERE expires_at <= ?'),
       ping: this.db.prepare('SELECT 1 AS ok'),
       pendingCount: this.db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`),
     };
@@ -133,10 +146,12 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.pendingCount.get() as { n: number }).n;
   }
 
-  vote(id: string, verdict: Verdict): Approval | 'closed' | 'duplicate' | undefined {
-    return this.db.transaction((): Approval | 'closed' | 'duplicate' | undefined => {
+  vote(id: string, verdict: Verdict, spend?: SpentToken): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined {
+    return this.db.transaction((): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined => {
       const current = this.get(id);
       if (!current) return undefined;
+      // Spent first: a used link stays used even if this vote turns out to be refused below.
+      if (spend && this.stmts.spend.run(spend.jti, id, spend.expiresAt.toISOString()).changes === 0) return 'token_spent';
       if (current.status !== 'pending' || current.expiresAt <= new Date().toISOString()) return 'closed';
       if (current.decisions.some((d) => d.who === verdict.who)) return 'duplicate';
       const decisions = [...current.decisions, verdict];
@@ -146,6 +161,36 @@ export class SqliteApprovalStore implements ApprovalStore {
       this.stmts.vote.run({ id, status, decisions: JSON.stringify(decisions) });
       return this.get(id);
     }).immediate();
+  }
+
+  history(q: HistoryQuery): Approval[] {
+    this.expire();
+    const where: string[] = [];
+    const args: Record<string, string | number> = { limit: q.limit };
+    const eq = (column: string, value: string | undefined) => {
+      if (value === undefined) return;
+      where.push(`${column} = @${column}`);
+      args[column] = value;
+    };
+    eq('status', q.status);
+    eq('robot', q.robot);
+    eq('rule', q.rule);
+    eq('caller', q.caller);
+    if (q.since !== undefined) (where.push('created_at >= @since'), (args.since = q.since));
+    if (q.until !== undefined) (where.push('created_at < @until'), (args.until = q.until));
+    if (q.before) {
+      where.push('(created_at, id) < (@beforeAt, @beforeId)');
+      Object.assign(args, { beforeAt: q.before.createdAt, beforeId: q.before.id });
+    }
+    // Column names come from the fixed list above; values are bound.
+    const sql = `SELECT * FROM approvals ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    return (this.db.prepare(sql).all(args) as Row[]).map(toApproval);
+  }
+
+  purge(before: Date): number {
+    const now = new Date().toISOString();
+    this.stmts.forgetSpent.run(now);
+    return this.stmts.purge.run({ now, before: before.toISOString() }).changes;
   }
 
   claim(id: string): boolean {
@@ -204,5 +249,6 @@ function toApproval(r: Row): Approval {
     status: r.status,
     decisions: JSON.parse(r.decisions) as Verdict[],
     upstream: r.upstream ? (JSON.parse(r.upstream) as Approval['upstream']) : undefined,
+    purgedAt: r.purged_at ?? undefined,
   };
 }

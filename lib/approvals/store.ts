@@ -13,6 +13,8 @@ export interface Verdict {
   verdict: 'approve' | 'reject';
   at: string;
   comment?: string;
+  /** 'link' when cast through a notification link rather than a signed-in session. */
+  via?: 'link';
 }
 
 export interface NewApproval {
@@ -44,6 +46,27 @@ export interface Approval extends Omit<NewApproval, 'expiresAt'> {
   status: ApprovalStatus;
   decisions: Verdict[];
   upstream?: { status: number; body: string; at: string };
+  /** When the payload bytes were erased (approvals.keepDecided); the digest stays. */
+  purgedAt?: string;
+}
+
+/** History filters: exact matches; since/until bound created_at; newest first. */
+export interface HistoryQuery {
+  status?: ApprovalStatus;
+  robot?: string;
+  rule?: string;
+  caller?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+  /** A cursor from a previous page: only records older than it. */
+  before?: { createdAt: string; id: string };
+}
+
+/** A single-use token (a notification link) spent by a vote: recorded with the vote, atomically. */
+export interface SpentToken {
+  jti: string;
+  expiresAt: Date;
 }
 
 export interface ApprovalStore {
@@ -57,9 +80,12 @@ export interface ApprovalStore {
   /**
    * Adds a vote atomically: a reject rejects, the `required`-th approve approves, anything else leaves
    * it pending. 'closed' if the record is no longer pending (or has expired); 'duplicate' if this
-   * `who` already voted (a vote counts once).
+   * `who` already voted (a vote counts once); 'token_spent' if `spend` was used before (nothing changes).
    */
-  vote(id: string, verdict: Verdict): Approval | 'closed' | 'duplicate' | undefined;
+  vote(id: string, verdict: Verdict, spend?: SpentToken): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined;
+  history(query: HistoryQuery): Approval[];
+  /** Erases the payload bytes of records in a final status created before `before`; returns how many. */
+  purge(before: Date): number;
   /** Claims an approved record for sending (approved → sending); false if it was not approved. */
   claim(id: string): boolean;
   /** Records the upstream's answer to a record being sent: sent or failed. */

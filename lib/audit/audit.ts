@@ -8,7 +8,7 @@ import { BatchedFileTransport } from './batched-file.js';
 // One JSON line per decision. Records are built from aliases, rule names and digests, never from
 // keys or tokens; the redactor runs over every line anyway, as a second guard.
 
-export type AuditDecision = 'token_issued' | 'forwarded' | 'rejected' | 'parked' | 'rate_limited' | 'approval_vote' | 'approved' | 'approval_rejected' | 'sent' | 'send_failed' | 'upstream_error';
+export type AuditDecision = 'token_issued' | 'forwarded' | 'rejected' | 'parked' | 'rate_limited' | 'approval_vote' | 'approved' | 'approval_rejected' | 'sent' | 'send_failed' | 'upstream_error' | 'notified' | 'notify_failed' | 'payloads_purged';
 
 export interface AuditRecord {
   decision: AuditDecision;

@@ -8,7 +8,10 @@ import { readYaml } from '../yaml-source.js';
 
 export const APPROVALS_USAGE = `  approvals list|show ID|approve ID|reject ID [--comment TEXT]
                              [--admin URL | --config FILE] [--token JWT]   (token also from WECOM_FIREWALL_TOKEN)
+                             list filters: [--status S|all] [--robot NAME] [--rule NAME] [--caller X]
+                                           [--since ISO] [--until ISO] [--limit N]   (default: pending)
 `;
+const FILTERS = ['status', 'robot', 'rule', 'caller', 'since', 'until', 'limit'] as const;
 
 interface ApprovalView {
   id: string;
@@ -27,7 +30,19 @@ export async function approvalsCommand(args: string[], out: (s: string) => void,
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { admin: { type: 'string' }, config: { type: 'string', short: 'c' }, token: { type: 'string' }, comment: { type: 'string' } },
+    options: {
+      admin: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      token: { type: 'string' },
+      comment: { type: 'string' },
+      status: { type: 'string' },
+      robot: { type: 'string' },
+      rule: { type: 'string' },
+      caller: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+    },
   });
   const [verb, id] = positionals;
   const token = values.token ?? env.WECOM_FIREWALL_TOKEN;
@@ -46,7 +61,7 @@ export async function approvalsCommand(args: string[], out: (s: string) => void,
 
   const answer =
     verb === 'list'
-      ? await request('GET', '/approvals')
+      ? await request('GET', `/approvals?${new URLSearchParams(FILTERS.flatMap((f) => (values[f] === undefined ? [] : [[f, values[f]]])))}`)
       : verb === 'show'
         ? await request('GET', `/approvals/${encodeURIComponent(id!)}`)
         : await request('POST', `/approvals/${encodeURIComponent(id!)}/${verb}`, values.comment ? { comment: values.comment } : {});
@@ -57,8 +72,8 @@ export async function approvalsCommand(args: string[], out: (s: string) => void,
   }
   if (verb === 'list') {
     const rows = answer.json.approvals ?? [];
-    if (!rows.length) out('no approvals pending\n');
-    for (const a of rows) out(`${a.id}  ${a.robot ? `robot ${a.robot}` : `app ${a.app ?? '?'}`}  ${a.msgtype ?? a.route}  rule ${a.rule}  from ${a.caller}  expires ${a.expires_at}\n`);
+    if (!rows.length) out(`no approvals ${values.status && values.status !== 'pending' ? 'match' : 'pending'}\n`);
+    for (const a of rows) out(`${a.id}  ${a.status.padEnd(8)}  ${a.created_at}  ${a.robot ? `robot ${a.robot}` : `app ${a.app ?? '?'}`}  ${a.msgtype ?? a.route}  rule ${a.rule}  from ${a.caller}  expires ${a.expires_at}\n`);
   } else out(`${JSON.stringify(answer.json.approval, null, 2)}\n`);
   return 0;
 }

@@ -17,9 +17,9 @@ export interface FirewallConfigInput {
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
-  admin?: { listen?: string | number; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
-  approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number };
-  audit?: { enabled?: boolean; dir?: string };
+  admin?: { listen?: string | number; publicUrl?: string; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
+  approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number; keepDecided?: string; notify?: { robot: string; linkTtl?: string } };
+  audit?: { enabled?: boolean; dir?: string; retentionDays?: number; maxFileSize?: string | number };
 }
 
 export interface Listen { host: string; port: number }
@@ -40,9 +40,19 @@ export interface ResolvedConfig {
   apps: Map<string, App>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
   /** Approvers' tokens: HS256 with jwtSecret, and/or asymmetric ones checked against a JWKS (issuer and audience required). */
-  admin?: { listen: Listen; jwtSecret?: Uint8Array; jwks?: { url: URL; issuer: string; audience: string } };
-  approvals: { approvers: string[]; groups: Map<string, string[]>; ttlMs: number; maxPending: number };
-  audit: { enabled: boolean; dir: string };
+  admin?: { listen: Listen; publicUrl?: string; jwtSecret?: Uint8Array; jwks?: { url: URL; issuer: string; audience: string } };
+  approvals: {
+    approvers: string[];
+    groups: Map<string, string[]>;
+    ttlMs: number;
+    maxPending: number;
+    /** Payload bytes of decided records are erased this long after creation (the record and digest stay). */
+    keepDecidedMs: number;
+    /** Post a card to this robot when a request is parked; links in it live linkTtlMs (at most until the record expires). */
+    notify?: { robot: string; linkTtlMs: number };
+  };
+  /** Audit files rotate daily and at maxFileBytes; rotated files older than retentionDays are deleted. */
+  audit: { enabled: boolean; dir: string; retentionDays: number; maxFileBytes: number };
   redactor: Redactor;
 }
 
@@ -135,18 +145,33 @@ export function resolveConfig(
     admin: c.admin
       ? {
           listen: listenAt('/admin/listen', c.admin.listen, 8081)!,
+          publicUrl: c.admin.publicUrl?.replace(/\/+$/, ''),
           jwtSecret: jwtSecret === undefined ? undefined : new TextEncoder().encode(jwtSecret),
           jwks: c.admin.jwks && { ...c.admin.jwks, url: new URL(c.admin.jwks.url) },
         }
       : undefined,
-    approvals: { approvers: c.approvals?.approvers ?? [], groups: new Map(Object.entries(c.approvals?.groups ?? {})), ttlMs: parseDuration(c.approvals?.ttl ?? '30m'), maxPending: c.approvals?.maxPending ?? 100 },
-    audit: { enabled: c.audit?.enabled ?? true, dir: '' },
+    approvals: {
+      approvers: c.approvals?.approvers ?? [],
+      groups: new Map(Object.entries(c.approvals?.groups ?? {})),
+      ttlMs: parseDuration(c.approvals?.ttl ?? '30m'),
+      maxPending: c.approvals?.maxPending ?? 100,
+      keepDecidedMs: parseDuration(c.approvals?.keepDecided ?? '30d'),
+      notify: c.approvals?.notify && { robot: c.approvals.notify.robot, linkTtlMs: parseDuration(c.approvals.notify.linkTtl ?? '15m') },
+    },
+    audit: { enabled: c.audit?.enabled ?? true, dir: '', retentionDays: c.audit?.retentionDays ?? 30, maxFileBytes: parseSize(c.audit?.maxFileSize ?? '100mb') },
     redactor,
   };
+  const notify = c.approvals?.notify;
+  if (notify && !robots.has(notify.robot) && c.robots?.[notify.robot] === undefined) {
+    problems.push(`${where('/approvals/notify/robot')}: /approvals/notify/robot: no robot "${notify.robot}" under robots:${hint(suggest(notify.robot, Object.keys(c.robots ?? {})))}`);
+  }
+  if (notify && !c.admin?.publicUrl) problems.push(`${where('/approvals/notify')}: /approvals/notify: needs admin.publicUrl, the address approvers open the console at (e.g. https://firewall.example.com:8081)`);
   resolved.audit.dir = c.audit?.dir ? path(c.audit.dir) : resolve(resolved.dataDir, 'audit');
   if (problems.length) throw new ConfigError(problems);
   return resolved;
 }
+
+const hint = (s: string | undefined) => (s ? ` (did you mean "${s}"?)` : '');
 
 export function parseListen(value: string | number): Listen {
   if (typeof value === 'number') return { host: '127.0.0.1', port: value };

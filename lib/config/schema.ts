@@ -64,6 +64,7 @@ export const configSchema = {
       anyOf: [{ required: ['jwtSecret'] }, { required: ['jwks'] }],
       properties: {
         listen,
+        publicUrl: { type: 'string', pattern: '^https?://[^?#]+$' },
         jwtSecret: secretRef,
         jwks: {
           type: 'object',
@@ -81,12 +82,19 @@ export const configSchema = {
         groups: { type: 'object', propertyNames: { pattern: NAME_PATTERN }, additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, uniqueItems: true } },
         ttl: duration,
         maxPending: { type: 'integer', minimum: 1 },
+        keepDecided: duration,
+        notify: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['robot'],
+          properties: { robot: { type: 'string', pattern: NAME_PATTERN }, linkTtl: duration },
+        },
       },
     },
     audit: {
       type: 'object',
       additionalProperties: false,
-      properties: { enabled: { type: 'boolean' }, dir: { type: 'string', minLength: 1 } },
+      properties: { enabled: { type: 'boolean' }, dir: { type: 'string', minLength: 1 }, retentionDays: { type: 'integer', minimum: 1 }, maxFileSize: size },
     },
   },
 } as const;

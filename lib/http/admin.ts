@@ -5,12 +5,15 @@ import type { Approvals } from '../approvals/service.js';
 import type { Approval } from '../approvals/store.js';
 import type { Redactor } from '../config/secrets.js';
 import type { Logger } from 'winston';
-import type { Authenticate } from './auth.js';
+import type { Authenticate, Identity } from './auth.js';
+import type { ApprovalStatus, HistoryQuery } from '../approvals/store.js';
+import { loadConsole } from './console-assets.js';
 import { sendError, sendJson } from './respond.js';
 
-// The admin API, on its own listener: list pending approvals, show one, approve or reject.
-// Every route needs a valid bearer JWT whose `sub` is an approver somewhere (approvals.approvers, a
-// group, a rule's approvers); deciding a record needs to be among that record's approvers.
+// The admin listener: the approvals console (static pages, no data in them) and the JSON API it and
+// the CLI use. Every API route needs a bearer token whose `sub` is an approver somewhere
+// (approvals.approvers, a group, a rule's approvers); deciding a record needs to be among that
+// record's approvers. A notification link's token reaches only its own approval.
 
 export interface AdminDeps {
   approvals: Approvals;
@@ -19,7 +22,7 @@ export interface AdminDeps {
   log: Logger;
 }
 
-type Locals = { requestId: string; sub: string };
+type Locals = { requestId: string; identity: Identity };
 type AdminResponse = Response<unknown, Locals>;
 type Handler = (req: Request, res: AdminResponse, next: NextFunction) => Promise<void> | void;
 
@@ -35,34 +38,55 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  const consolePages = loadConsole();
+  app.get('/', (_req, res) => res.redirect(302, '/console/'));
+  app.get(['/console', '/console/', '/console/approvals/:id'], consolePages.page);
+  app.get('/console/:asset', consolePages.asset);
+
   app.use(
     asyncRoute(async (req, res, next) => {
       res.locals.requestId = randomUUID();
       res.setHeader('x-request-id', res.locals.requestId);
-      res.locals.sub = await deps.authenticate(req);
+      const identity = await deps.authenticate(req);
+      res.locals.identity = identity;
       // Pending messages can hold anything an agent tried to post: only approvers may read them too.
-      if (!approvals.mayUseAdmin(res.locals.sub)) throw new FirewallError('FORBIDDEN', 'only approvers (approvals.approvers, a group, or a rule\'s approvers) may use the admin API');
+      if (!approvals.mayUseAdmin(identity.sub)) throw new FirewallError('FORBIDDEN', 'only approvers (approvals.approvers, a group, or a rule\'s approvers) may use the admin API');
+      if (identity.link && !linkMayUse(req, identity.link.approvalId)) throw new FirewallError('FORBIDDEN', 'a notification link opens only its own approval; sign in for the rest');
       next();
     }),
   );
   app.use(express.json({ limit: '16kb', type: () => true, strict: true }));
 
-  app.get('/approvals', (_req, res: AdminResponse) => {
-    sendJson(res, 200, { errcode: 0, errmsg: 'ok', approvals: approvals.pending().map(view) });
+  app.get('/me', (_req, res: AdminResponse) => {
+    const { sub, link } = res.locals.identity;
+    sendJson(res, 200, { errcode: 0, errmsg: 'ok', sub, via: link ? 'link' : 'jwt', ...(link ? { approval_id: link.approvalId, expires_at: link.expiresAt.toISOString() } : {}) });
+  });
+  app.get('/approvals', (req, res: AdminResponse) => {
+    const query = historyQuery(req.query as Record<string, unknown>);
+    const found = approvals.history(query);
+    const last = found.length === query.limit ? found[found.length - 1] : undefined;
+    const sub = res.locals.identity.sub;
+    sendJson(res, 200, {
+      errcode: 0,
+      errmsg: 'ok',
+      approvals: found.map((a) => ({ ...view(a, LIST_PAYLOAD_MAX), may_decide: approvals.mayDecide(a, sub) })),
+      ...(last ? { next_before: `${last.createdAt}~${last.id}` } : {}),
+    });
   });
   app.get('/approvals/:id', (req, res: AdminResponse) => {
     const found = approvals.get(String(req.params.id));
     if (!found) throw new FirewallError('APPROVAL_NOT_FOUND');
-    sendJson(res, 200, { errcode: 0, errmsg: 'ok', approval: view(found) });
+    sendJson(res, 200, { errcode: 0, errmsg: 'ok', approval: { ...view(found), may_decide: approvals.mayDecide(found, res.locals.identity.sub) } });
   });
   const decide = (verdict: 'approve' | 'reject') =>
     asyncRoute(async (req, res) => {
       const body = req.body as { comment?: unknown } | undefined;
       const comment = typeof body?.comment === 'string' ? body.comment.slice(0, 2000) : undefined;
-      const result = await approvals.decide(String(req.params.id), res.locals.sub, verdict, comment);
+      const result = await approvals.decide(String(req.params.id), res.locals.identity, verdict, comment);
+      const shown = { ...view(result), may_decide: approvals.mayDecide(result, res.locals.identity.sub) };
       if (result.status === 'failed') {
-        sendJson(res, 502, { errcode: -1, errmsg: 'approved, but sending to WeCom failed', request_id: res.locals.requestId, approval: view(result) });
-      } else sendJson(res, 200, { errcode: 0, errmsg: 'ok', request_id: res.locals.requestId, approval: view(result) });
+        sendJson(res, 502, { errcode: -1, errmsg: 'approved, but sending to WeCom failed', request_id: res.locals.requestId, approval: shown });
+      } else sendJson(res, 200, { errcode: 0, errmsg: 'ok', request_id: res.locals.requestId, approval: shown });
     });
   app.post('/approvals/:id/approve', decide('approve'));
   app.post('/approvals/:id/reject', decide('reject'));
@@ -80,8 +104,55 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   return app;
 }
 
+/** Lists carry payloads up to this size; a larger one (an image) is read from the record's own page. */
+const LIST_PAYLOAD_MAX = 64 * 1024;
+const STATUSES = new Set<string>(['pending', 'approved', 'sending', 'sent', 'failed', 'rejected', 'expired']);
+
+/** What a link token may reach: who it is, and its own approval (read it, decide it). */
+function linkMayUse(req: Request, approvalId: string): boolean {
+  if (req.method === 'GET' && req.path === '/me') return true;
+  const m = /^\/approvals\/([^/]+)(\/approve|\/reject)?$/.exec(req.path);
+  return !!m && decodeURIComponent(m[1]!) === approvalId && (m[2] ? req.method === 'POST' : req.method === 'GET');
+}
+
+/** GET /approvals's query: status (default pending, or all), exact filters, time bounds, paging. */
+export function historyQuery(q: Record<string, unknown>): HistoryQuery {
+  const text = (name: string): string | undefined => {
+    const v = q[name];
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'string' || v.length > 200) throw new FirewallError('INVALID_PAYLOAD', `query parameter ${name} must be given once, as text`);
+    return v;
+  };
+  const time = (name: string): string | undefined => {
+    const v = text(name);
+    if (v === undefined) return undefined;
+    const t = Date.parse(v);
+    if (!Number.isFinite(t)) throw new FirewallError('INVALID_PAYLOAD', `${name} must be an ISO time, e.g. 2026-11-24T08:00:00Z`);
+    return new Date(t).toISOString();
+  };
+  const status = text('status') ?? 'pending';
+  if (status !== 'all' && !STATUSES.has(status)) throw new FirewallError('INVALID_PAYLOAD', `status must be all or one of ${[...STATUSES].join(', ')}`);
+  const limitText = text('limit') ?? '100';
+  const limit = Number(limitText);
+  if (!/^[0-9]{1,3}$/.test(limitText) || limit < 1 || limit > 500) throw new FirewallError('INVALID_PAYLOAD', 'limit must be 1 to 500');
+  const cursor = text('before');
+  const m = cursor === undefined ? undefined : /^([0-9T:.Z-]{20,30})~([A-Za-z0-9-]{1,64})$/.exec(cursor);
+  if (cursor !== undefined && !m) throw new FirewallError('INVALID_PAYLOAD', 'before must be a next_before value from a previous page');
+  return {
+    status: status === 'all' ? undefined : (status as ApprovalStatus),
+    robot: text('robot'),
+    rule: text('rule'),
+    caller: text('caller'),
+    since: time('since'),
+    until: time('until'),
+    limit,
+    before: m ? { createdAt: m[1]!, id: m[2]! } : undefined,
+  };
+}
+
 /** An approval as the admin API shows it: the payload decoded for reading, bytes identified by digest. */
-export function view(a: Approval): Record<string, unknown> {
+export function view(a: Approval, payloadMax = Infinity): Record<string, unknown> {
+  const json = a.contentType.startsWith('application/json') && a.payload.length > 0 && a.payload.length <= payloadMax;
   return {
     id: a.id,
     request_id: a.requestId,
@@ -98,10 +169,12 @@ export function view(a: Approval): Record<string, unknown> {
     required: a.required,
     created_at: a.createdAt,
     expires_at: a.expiresAt,
-    size: a.payload.length,
+    size: a.purgedAt ? null : a.payload.length,
     sha256: a.sha256,
-    // JSON bodies decoded for reading; uploads (a file) and GET calls (no body: see target) show null.
-    payload: a.contentType.startsWith('application/json') && a.payload.length ? (JSON.parse(a.payload.toString('utf8')) as unknown) : null,
+    // JSON bodies decoded for reading; uploads (a file), GET calls (no body: see target), erased
+    // payloads and, in lists, large ones show null.
+    payload: json ? (JSON.parse(a.payload.toString('utf8')) as unknown) : null,
+    purged: a.purgedAt !== undefined,
     decisions: a.decisions,
     upstream: a.upstream ?? null,
   };

@@ -2,18 +2,26 @@ import type http from 'node:http';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { FirewallError } from '../errors.js';
 import type { ResolvedConfig } from '../config/load.js';
+import { LINK_TYPE, type ApprovalLinks, type LinkIdentity } from '../approvals/links.js';
 
 // Admin identities are bearer JWTs; the identity is the token's `sub`. An HS256 token is checked with
 // admin.jwtSecret; an asymmetric one (RS256, PS256, ES256, EdDSA) against admin.jwks, whose issuer and
 // audience it must name. No "none", and no algorithm picks a key it was not configured for. A token
 // lives at most MAX_TOKEN_AGE from its `iat`, whatever its `exp` says, so a leaked long-lived token
-// stops working.
+// stops working. A link token from a notification card (typ wf-approval-link, see approvals/links.ts)
+// is an identity too, limited to one approval.
 export const MAX_TOKEN_AGE = '12h';
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
-export type Authenticate = (req: http.IncomingMessage) => Promise<string>;
+export interface Identity {
+  sub: string;
+  /** Set when signed in by a notification link: the identity may read and decide only this approval. */
+  link?: LinkIdentity;
+}
 
-export function createAuthenticator(admin: NonNullable<ResolvedConfig['admin']>): Authenticate {
+export type Authenticate = (req: http.IncomingMessage) => Promise<Identity>;
+
+export function createAuthenticator(admin: NonNullable<ResolvedConfig['admin']>, links?: ApprovalLinks): Authenticate {
   // The key set is fetched on first use and cached by jose (with its own cooldown on refetches).
   const keySet: JWTVerifyGetKey | undefined = admin.jwks && createRemoteJWKSet(admin.jwks.url);
   const common = { requiredClaims: ['sub', 'exp', 'iat'], maxTokenAge: MAX_TOKEN_AGE };
@@ -23,13 +31,18 @@ export function createAuthenticator(admin: NonNullable<ResolvedConfig['admin']>)
     if (!m) throw new FirewallError('UNAUTHENTICATED', 'send Authorization: Bearer <JWT>');
     const token = m[1]!;
     try {
-      const { alg } = decodeProtectedHeader(token);
+      const { alg, typ } = decodeProtectedHeader(token);
+      if (typ === LINK_TYPE) {
+        if (!links) throw new FirewallError('UNAUTHENTICATED', 'approval links are not enabled');
+        const link = await links.verify(token);
+        return { sub: link.sub, link };
+      }
       let payload;
       if (alg === 'HS256' && admin.jwtSecret) ({ payload } = await jwtVerify(token, admin.jwtSecret, { ...common, algorithms: ['HS256'] }));
       else if (alg && ASYMMETRIC.includes(alg) && keySet && admin.jwks) {
         ({ payload } = await jwtVerify(token, keySet, { ...common, algorithms: ASYMMETRIC, issuer: admin.jwks.issuer, audience: admin.jwks.audience }));
       } else throw new FirewallError('UNAUTHENTICATED', `tokens signed with ${alg ?? 'no algorithm'} are not accepted here`);
-      return payload.sub!;
+      return { sub: payload.sub! };
     } catch (err) {
       if (err instanceof FirewallError) throw err;
       const why = err instanceof errors.JWTExpired ? 'token expired' : err instanceof errors.JWTClaimValidationFailed ? `token claim ${err.claim} invalid` : 'token not valid';

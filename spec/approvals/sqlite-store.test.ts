@@ -96,4 +96,54 @@ describe('SqliteApprovalStore', () => {
     assert.equal(a?.payload.toString(), parked().payload.toString());
     store.close();
   });
+  it('lists history newest first with exact filters, time bounds and a paging cursor', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const ids = [
+      store.park(parked({ robot: 'ops', rule: 'r1' })).id,
+      store.park(parked({ robot: 'team', rule: 'r1', caller: '10.0.0.9' })).id,
+      store.park(parked({ robot: 'ops', rule: 'r2' })).id,
+    ];
+    store.vote(ids[0]!, { who: 'alice', verdict: 'reject', at: new Date().toISOString() });
+    const all = store.history({ limit: 10 });
+    assert.deepEqual(all.map((a) => a.id).sort(), [...ids].sort());
+    assert.ok(all.every((a, i) => i === 0 || all[i - 1]!.createdAt >= a.createdAt), 'newest first');
+    assert.deepEqual(store.history({ limit: 10, status: 'rejected' }).map((a) => a.id), [ids[0]]);
+    assert.deepEqual(store.history({ limit: 10, robot: 'team' }).map((a) => a.id), [ids[1]]);
+    assert.deepEqual(store.history({ limit: 10, caller: '10.0.0.9' }).map((a) => a.id), [ids[1]]);
+    assert.equal(store.history({ limit: 10, rule: 'r1' }).length, 2);
+    assert.equal(store.history({ limit: 10, since: new Date(Date.now() + 60_000).toISOString() }).length, 0);
+    assert.equal(store.history({ limit: 10, until: new Date(Date.now() + 60_000).toISOString() }).length, 3);
+    // Paging: two pages of one and two, no record twice, none lost.
+    const first = store.history({ limit: 1 });
+    const rest = store.history({ limit: 10, before: { createdAt: first[0]!.createdAt, id: first[0]!.id } });
+    assert.deepEqual([...first, ...rest].map((a) => a.id), all.map((a) => a.id));
+    store.close();
+  });
+
+  it('erases the payload of decided records past retention and keeps the record and digest', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const decided = store.park(parked());
+    const waiting = store.park(parked());
+    store.vote(decided.id, { who: 'alice', verdict: 'reject', at: new Date().toISOString() });
+    assert.equal(store.purge(new Date(Date.now() - 60_000)), 0, 'too recent');
+    assert.equal(store.purge(new Date(Date.now() + 1000)), 1, 'only the decided one');
+    const after = store.get(decided.id)!;
+    assert.equal(after.payload.length, 0);
+    assert.equal(after.sha256, decided.sha256);
+    assert.ok(after.purgedAt);
+    assert.deepEqual(store.get(waiting.id)!.payload, waiting.payload);
+    assert.equal(store.purge(new Date(Date.now() + 1000)), 0, 'once');
+    store.close();
+  });
+
+  it('spends a single-use token with the vote: a second vote with it changes nothing', () => {
+    const store = new SqliteApprovalStore(tempDir());
+    const a = store.park(parked({ required: 2 }));
+    const spend = { jti: 'link-1', expiresAt: new Date(Date.now() + 60_000) };
+    const first = store.vote(a.id, { who: 'alice', verdict: 'approve', at: new Date().toISOString() }, spend);
+    assert.equal(typeof first === 'object' && first.status, 'pending');
+    assert.equal(store.vote(a.id, { who: 'bob', verdict: 'approve', at: new Date().toISOString() }, spend), 'token_spent');
+    assert.deepEqual(store.get(a.id)!.decisions.map((d) => d.who), ['alice']);
+    store.close();
+  });
 });

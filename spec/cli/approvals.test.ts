@@ -30,7 +30,7 @@ describe('wecom-firewall approvals', () => {
   it('lists pending approvals and shows one', async () => {
     const list = await run(['list', '--admin', stack.server.adminUrl!], env);
     assert.equal(list.code, 0, list.out);
-    assert.match(list.out, new RegExp(`${id}\\s+robot ops\\s+text`));
+    assert.match(list.out, new RegExp(`${id}\\s+pending\\s+\\S+\\s+robot ops\\s+text`));
     const show = await run(['show', id, '--admin', stack.server.adminUrl!], env);
     assert.equal(show.code, 0);
     assert.equal((JSON.parse(show.out) as { status: string }).status, 'pending');

@@ -32,6 +32,17 @@ describe('config', () => {
     assert.equal(c.audit.dir, '/srv/fw/data/audit');
   });
 
+  it('resolves approval notifications, and refuses an unknown notify robot or a missing publicUrl', () => {
+    const admin = { jwtSecret: '${env:ADMIN}', publicUrl: 'https://fw.example:8443/' };
+    const c = resolveConfig({ ...minimal, admin, approvals: { notify: { robot: 'ops' }, keepDecided: '7d' } }, { env });
+    assert.deepEqual(c.approvals.notify, { robot: 'ops', linkTtlMs: 15 * 60_000 });
+    assert.equal(c.approvals.keepDecidedMs, 7 * 86_400_000);
+    assert.equal(c.admin?.publicUrl, 'https://fw.example:8443');
+    assert.match(problems({ ...minimal, admin, approvals: { notify: { robot: 'opss' } } }).join('\n'), /\/approvals\/notify\/robot.*"ops"/);
+    assert.match(problems({ ...minimal, admin: { jwtSecret: '${env:ADMIN}' }, approvals: { notify: { robot: 'ops' } } }).join('\n'), /publicUrl/);
+    assert.match(problems({ ...minimal, admin: { ...admin, publicUrl: 'https://fw.example/#x' } }).join('\n'), /\/admin\/publicUrl/);
+  });
+
   it('refuses an unknown key and names the likely intended one', () => {
     const [p] = problems({ ...minimal, robots: { ops: { key: '${env:OPS_KEY}', limt: '5/min' } } });
     assert.match(p!, /\/robots\/ops\/limt/);

@@ -56,3 +56,54 @@ describe('admin API authentication', () => {
     assert.equal((a.json.approval as { status: string }).status, 'pending');
   });
 });
+
+describe('admin API history and console pages', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack();
+  });
+  after(() => stack.close());
+
+  it('lists pending by default and the history by status, robot and time, with paging', async () => {
+    const alice = await stack.token('alice');
+    const ids: string[] = [];
+    for (const who of ['ops', 'team', 'ops']) ids.push((await stack.send(who, text(`hi all ${who}`, { mentioned_list: ['@all'] }))).json.approval_id as string);
+    await stack.admin('POST', `/approvals/${ids[0]}/reject`, alice, { comment: 'no' });
+    const list = async (q: string) => ((await stack.admin('GET', `/approvals${q}`, alice)).json.approvals as Array<{ id: string; may_decide: boolean }>);
+    assert.deepEqual((await list('')).map((a) => a.id).sort(), [ids[1], ids[2]].sort());
+    assert.ok((await list('')).every((a) => a.may_decide));
+    assert.deepEqual((await list('?status=rejected')).map((a) => a.id), [ids[0]]);
+    assert.equal((await list('?status=rejected'))[0]!.may_decide, false);
+    assert.deepEqual((await list('?status=all&robot=team')).map((a) => a.id), [ids[1]]);
+    assert.equal((await list(`?status=all&since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).length, 0);
+    const page1 = await stack.admin('GET', '/approvals?status=all&limit=2', alice);
+    const page2 = await stack.admin('GET', `/approvals?status=all&limit=2&before=${encodeURIComponent(page1.json.next_before as string)}`, alice);
+    assert.deepEqual([...(page1.json.approvals as Array<{ id: string }>), ...(page2.json.approvals as Array<{ id: string }>)].map((a) => a.id).sort(), [...ids].sort());
+  });
+
+  for (const q of ['?status=bogus', '?limit=0', '?limit=501', '?limit=ten', '?since=yesterday', '?before=nope', '?robot=a&robot=b']) {
+    it(`answers a bad history query (${q}) with 400/40058`, async () => {
+      const res = await stack.admin('GET', `/approvals${q}`, await stack.token('alice'));
+      assert.deepEqual([res.status, res.json.errcode], [400, 40058]);
+    });
+  }
+
+  it('says who a token signs in as', async () => {
+    const me = await stack.admin('GET', '/me', await stack.token('bob'));
+    assert.deepEqual([me.status, me.json.sub, me.json.via], [200, 'bob', 'jwt']);
+  });
+
+  it('serves the console without a token, under a strict content security policy', async () => {
+    const root = await fetch(`${stack.server.adminUrl}/`, { redirect: 'manual' });
+    assert.deepEqual([root.status, root.headers.get('location')], [302, '/console/']);
+    for (const path of ['/console/', '/console/approvals/some-id', '/console/console.js', '/console/console.css']) {
+      const res = await fetch(`${stack.server.adminUrl}${path}`);
+      assert.equal(res.status, 200, path);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"]) assert.ok(csp.includes(directive), `${path}: ${directive}`);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      await res.body?.cancel();
+    }
+    assert.equal((await fetch(`${stack.server.adminUrl}/console/secrets.json`)).status, 404);
+  });
+});
