@@ -27,7 +27,17 @@ export const ERRORS = {
   TOO_MANY_PENDING: { status: 429, errcode: 45009, message: 'too many messages waiting for approval' },
   BODY_ALREADY_READ: { status: 500, errcode: 9900007, message: 'request body consumed before the firewall' },
   INTERNAL: { status: 500, errcode: 9900099, message: 'internal error' },
+  // WeCom itself could not be reached or did not act; -1 is WeCom's "system busy: retry", and it is
+  // only answered when WeCom certainly did not get the message (refused, DNS, a gateway's 502/503,
+  // -1 on every attempt), so an agent's own retry cannot make one message two.
   UPSTREAM_UNAVAILABLE: { status: 502, errcode: -1, message: 'upstream unavailable, retry later' },
+  // Resilience toward WeCom (lib/upstream/guard.ts). 9900017: the request left and its outcome is
+  // unknown (WeCom may have the message): never resent by the firewall, and an agent should check
+  // before it resends.
+  UPSTREAM_CIRCUIT_OPEN: { status: 503, errcode: 9900016, message: 'WeCom is failing; requests are refused until a probe succeeds' },
+  UPSTREAM_TIMEOUT: { status: 504, errcode: 9900017, message: 'WeCom did not answer in time; it may have received the message, which was not resent' },
+  UPSTREAM_OUTCOME_UNKNOWN: { status: 502, errcode: 9900017, message: 'the connection to WeCom failed after the request was sent; it may have received the message, which was not resent' },
+  UPSTREAM_BAD_ANSWER: { status: 502, errcode: 9900018, message: 'the upstream answered something that is not WeCom JSON (a gateway page?); not resent' },
   UPSTREAM_TOKEN_FAILED: { status: 502, errcode: 9900009, message: 'could not get an access token from WeCom' },
   // app API credentials (WeCom's own errcodes)
   MISSING_CORPID: { status: 400, errcode: 41002, message: 'corpid missing' },
@@ -46,6 +56,9 @@ export const ERRORS = {
   // held requests (approval mode hold)
   APPROVAL_REJECTED: { status: 403, errcode: 9900014, message: 'rejected by an approver' },
   APPROVAL_TIMEOUT: { status: 403, errcode: 9900015, message: 'not approved in time; not sent' },
+  // operations
+  NOT_READY: { status: 503, errcode: 9900019, message: 'not ready' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, errcode: 9900020, message: 'Idempotency-Key already used for another message' },
 } as const satisfies Record<string, { status: number; errcode: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -1,8 +1,9 @@
 import type http from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type express from 'express';
-import { loadConfigFile, resolveConfig, type FirewallConfigInput, type ResolvedConfig } from './config/load.js';
-import { PolicySet } from './policy/compile.js';
-import { Limits } from './limits/limiter.js';
+import type { ResolvedConfig } from './config/load.js';
+import { ConfigError } from './config/load.js';
 import { RecipientLimits } from './limits/recipients.js';
 import { SqliteApprovalStore } from './approvals/sqlite-store.js';
 import { Approvals } from './approvals/service.js';
@@ -16,25 +17,46 @@ import { MintedTokens, loadTokenKey } from './apps/minted-tokens.js';
 import type { Approval } from './approvals/store.js';
 import { FirewallError } from './errors.js';
 import { UpstreamProxy } from './upstream/proxy.js';
-import { createProxyHandler } from './http/proxy-handler.js';
+import { UpstreamGuard } from './upstream/guard.js';
+import { Cooldowns } from './limits/cooldowns.js';
+import { createProxyHandler, type ProxyHandlerDeps } from './http/proxy-handler.js';
 import { createAdminApp } from './http/admin.js';
 import { createAuthenticator } from './http/auth.js';
 import { createLogger } from './log.js';
+import { PolicyError } from './policy/compile.js';
+import { saveSet } from './policy/history.js';
+import { watchFiles } from './config/watch.js';
+import { loadGeneration, restartOnlyChanges, type FirewallOptions } from './generation.js';
+import { Metrics, countedAudit } from './metrics/metrics.js';
+import { createReadiness, type Readiness } from './health/readiness.js';
+import { Heartbeat } from './health/heartbeat.js';
+import { Dedupe } from './dedupe/dedupe.js';
 
-export type FirewallOptions =
-  | { configFile: string; env?: NodeJS.ProcessEnv }
-  | { config: FirewallConfigInput; baseDir?: string; env?: NodeJS.ProcessEnv };
+export type { FirewallOptions } from './generation.js';
+
+export type ReloadResult = { ok: true; policyFiles: number; rules: number; savedAs?: string } | { ok: false; problems: string[] };
 
 /** An Express-mountable (or plain node:http) handler for the WeCom paths, plus its admin app. */
 export interface Firewall {
   (req: http.IncomingMessage, res: http.ServerResponse, next?: unknown): void;
+  /** The configuration in force (a reload replaces it). */
   readonly config: ResolvedConfig;
   /** The admin API (approvals) as an Express app, for a listener of its own; undefined without `admin:`. */
   readonly admin?: express.Express;
   /** Settles once approved messages left unsent by a previous run have been sent (see Approvals.resume). */
   readonly resumed: Promise<void>;
+  readonly metrics: Metrics;
+  /** The heartbeat, when `heartbeat:` is configured. */
+  readonly heartbeat?: Heartbeat;
   /** true once config, policies and store are loaded and the store answers. */
   healthy(): boolean;
+  /** Ready to do its job: the store takes writes and WeCom is reachable. */
+  ready(): Promise<Readiness>;
+  /**
+   * Reads the config and policies again; if the whole new set is valid it replaces the old one at
+   * once, otherwise the old one stays in force and the problems (file:line) are returned and logged.
+   */
+  reload(): ReloadResult;
   close(): Promise<void>;
 }
 
@@ -43,67 +65,194 @@ export interface Firewall {
  * line and fix), opens the approval store and audit log, and returns the handler.
  */
 export function createFirewall(options: FirewallOptions): Firewall {
-  const config =
-    'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
-  const log = createLogger(config.logLevel, config.redactor);
-  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
-  const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
+  // Swapped together by reload(); every closure below reads the current ones.
+  let { config, policies, limits, everyone } = loadGeneration(options);
+  const redactor = config.redactor; // one redactor for the process: secrets of every generation stay redacted
+  const log = createLogger(config.logLevel, redactor);
   const store = new SqliteApprovalStore(config.dataDir);
-  const audit = createAuditLog({ ...config.audit, redactor: config.redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
-  const limits = new Limits(config.limits, [
-    ...[...config.robots.values()].map((r) => ({ kind: 'robot' as const, name: r.alias, limit: r.limit })),
-    ...[...config.apps.values()].map((a) => ({ kind: 'app' as const, name: a.name, limit: a.limit })),
-  ]);
+  const metrics = new Metrics({ pending: () => store.pendingCount(), auditHealthy: () => rawAudit.healthy() });
+  const rawAudit = createAuditLog({ ...config.audit, redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
+  const audit = countedAudit(rawAudit, metrics);
   const agent = upstreamAgent(config.upstream);
-  const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs);
-  const apps = new AppClient(config.upstream, agent, config.upstreamTimeoutMs, config.redactor);
+  // Every call to WeCom goes through one guard: retries, the circuit breaker, 45009 cooldowns.
+  const guard = new UpstreamGuard(config.upstream, config.resilience, new Cooldowns());
+  guard.on('circuit', (state) => metrics.setCircuit(config.upstream.origin, state));
+  const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs, guard);
+  const apps = new AppClient(config.upstream, agent, config.upstreamTimeoutMs, config.redactor, guard);
+  const robotSend = (alias: string, path: string, body: Buffer, contentType: string, waitCooldownMs = 0) =>
+    guard.call({ target: `robot:${alias}`, waitCooldownMs }, () => requestUpstream(config.upstream, agent, { method: 'POST', path, body, contentType }, config.upstreamTimeoutMs));
   // An approved record goes out with the real credential of its robot or app, looked up at send time.
+  // It waits out a 45009 cooldown (as it waits for its bucket); while the circuit is open it fails
+  // at once, clearly and certainly unsent, rather than leave the approver waiting on a probe.
   const deliver = async (record: Approval) => {
     const [path = '', query = ''] = record.target.split('?');
     if (record.route.startsWith('app.')) {
       const app = config.apps.get(record.robot);
       if (!app) throw new FirewallError('INTERNAL', `app ${record.robot} is no longer configured; not sent`);
-      return apps.call(app, record.method, path, query, record.method === 'POST' ? record.payload : undefined, record.contentType);
+      return apps.call(app, record.method, path, query, record.method === 'POST' ? record.payload : undefined, record.contentType, config.resilience.cooldownMs);
     }
     const robot = config.robots.get(record.robot);
     if (!robot) throw new FirewallError('INTERNAL', `robot ${record.robot} is no longer configured; not sent`);
-    return requestUpstream(config.upstream, agent, { method: 'POST', path: upstreamPath(path, robot.key, query), body: record.payload, contentType: record.contentType }, config.upstreamTimeoutMs);
+    return robotSend(robot.alias, upstreamPath(path, robot.key, query), record.payload, record.contentType, config.resilience.cooldownMs);
+  };
+  /** Posts the firewall's own message (a card, a heartbeat, an alert) through a robot with its real key. */
+  const postAs = (alias: string, body: object) => {
+    const robot = config.robots.get(alias);
+    if (!robot) return Promise.reject(new Error(`robot ${alias} is not configured`));
+    return robotSend(alias, upstreamPath('/cgi-bin/webhook/send', robot.key, ''), Buffer.from(JSON.stringify(body)), 'application/json');
   };
   const tokenKey = loadTokenKey(config.dataDir);
   const publicUrl = config.admin?.publicUrl;
-  const links = new ApprovalLinks(tokenKey, publicUrl, config.approvals.notify?.linkTtlMs ?? 0);
-  const notifyRobot = config.approvals.notify && config.robots.get(config.approvals.notify.robot);
-  const notify =
-    notifyRobot && publicUrl
-      ? createNotifier({
-          links,
-          consoleUrl: `${publicUrl}/console/`,
-          redact: (text) => config.redactor.redact(text),
-          take: () => limits.take({ kind: 'robot', name: notifyRobot.alias }, 'system:notify', 0),
-          post: (body) => requestUpstream(config.upstream, agent, { method: 'POST', path: upstreamPath('/cgi-bin/webhook/send', notifyRobot.key, ''), body, contentType: 'application/json' }, config.upstreamTimeoutMs),
-          audit,
-          log,
-          robot: notifyRobot.alias,
-        })
-      : undefined;
+  const links = new ApprovalLinks(tokenKey, publicUrl, () => config.approvals.notify?.linkTtlMs ?? 0);
+  // The card goes through the notify robot the current config names.
+  const notify = (record: Approval) => {
+    const notifyRobot = config.approvals.notify && config.robots.get(config.approvals.notify.robot);
+    if (!notifyRobot || !publicUrl) return Promise.resolve();
+    return createNotifier({
+      links,
+      consoleUrl: `${publicUrl}/console/`,
+      redact: (text) => redactor.redact(text),
+      take: () => limits.take({ kind: 'robot', name: notifyRobot.alias }, 'system:notify', 0),
+      post: (body) => postAs(notifyRobot.alias, body),
+      audit,
+      log,
+      robot: notifyRobot.alias,
+    })(record);
+  };
   const approvals = new Approvals({
     store,
     audit,
-    limits,
     deliver,
-    ttlMs: config.approvals.ttlMs,
-    approvers: config.approvals.approvers,
-    everyone,
-    maxPending: config.approvals.maxPending,
     notify,
-    keepDecidedMs: config.approvals.keepDecidedMs,
+    get limits() {
+      return limits;
+    },
+    get ttlMs() {
+      return config.approvals.ttlMs;
+    },
+    get approvers() {
+      return config.approvals.approvers;
+    },
+    get everyone() {
+      return everyone;
+    },
+    get maxPending() {
+      return config.approvals.maxPending;
+    },
+    get keepDecidedMs() {
+      return config.approvals.keepDecidedMs;
+    },
   });
-  if (!config.admin && (policies.rules.some((r) => r.action === 'approve') || policies.defaultDecision.action === 'approve')) {
-    log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
+  const warnUnapprovable = () => {
+    if (!config.admin && (policies.rules.some((r) => r.action === 'approve') || policies.defaultDecision.action === 'approve')) {
+      log.warn('no admin: section: parked messages cannot be approved and will expire unsent');
+    }
+  };
+  warnUnapprovable();
+  const minted = new MintedTokens(tokenKey, { get: (name) => config.apps.get(name) });
+  const handlerDeps: ProxyHandlerDeps = {
+    get config() {
+      return config;
+    },
+    get limits() {
+      return limits;
+    },
+    policies: () => policies,
+    recipients: new RecipientLimits(),
+    approvals,
+    audit,
+    proxy,
+    apps,
+    minted,
+    log,
+    dedupe: config.dedupe.enabled ? new Dedupe(config.dedupe) : undefined,
+  };
+  const handle = createProxyHandler(handlerDeps);
+  const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin, links), redactor, log, metrics }) : undefined;
+  const heartbeat = config.heartbeat && startHeartbeat(config.heartbeat);
+  function startHeartbeat(hb: NonNullable<ResolvedConfig['heartbeat']>): Heartbeat {
+    const beat = new Heartbeat({
+      everyMs: hb.everyMs,
+      failAfter: hb.failAfter,
+      beat: async () => {
+        const started = Date.now();
+        const record = { request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.robot, msgtype: 'text' } };
+        try {
+          await limits.take({ kind: 'robot', name: hb.robot }, 'system:heartbeat', 0);
+        } catch {
+          return undefined; // the robot's bucket is spent by real traffic: that is not an outage
+        }
+        try {
+          const answer = await postAs(hb.robot, { msgtype: 'text', text: { content: `wecom-firewall heartbeat ${new Date().toISOString()}` } });
+          audit.record({ ...record, decision: 'heartbeat', upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
+          return answer.status === 200 && answer.errcode === 0 ? undefined : `HTTP ${answer.status}, errcode ${answer.errcode ?? 'none'}`;
+        } catch (err) {
+          audit.record({ ...record, decision: 'heartbeat', upstream_status: 0, latency_ms: Date.now() - started });
+          return redactor.redact(String((err as Error).message ?? err));
+        }
+      },
+      alert: hb.alertRobot
+        ? async (text) => {
+            const answer = await postAs(hb.alertRobot!, { msgtype: 'text', text: { content: text } });
+            audit.record({ decision: 'alert', request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.alertRobot, msgtype: 'text' }, upstream_status: answer.status, upstream_errcode: answer.errcode });
+          }
+        : undefined,
+      log,
+      onResult: (failures, ok) => {
+        metrics.heartbeatFailures.set(failures);
+        if (ok) metrics.heartbeatLastSuccess.set(Date.now() / 1000);
+      },
+    });
+    beat.start();
+    return beat;
   }
-  const minted = new MintedTokens(tokenKey, config.apps);
-  const handle = createProxyHandler({ config, policies: () => policies, limits, recipients: new RecipientLimits(), approvals, audit, proxy, apps, minted, log });
-  const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin, links), redactor: config.redactor, log }) : undefined;
+  const ready = createReadiness({ storeWritable: () => store.writable(), upstream: config.upstream, circuitOpen: () => guard.circuitOpen() });
+
+  // Known-good policy sets are kept for `policy rollback`; failing to keep one is not a reason to stop.
+  const keepSet = () => {
+    try {
+      return saveSet(config.dataDir, config.policies, policies.sources, config.reload.keep);
+    } catch (err) {
+      log.warn('could not save the policy set for rollback', { cause: String(err) });
+      return undefined;
+    }
+  };
+  keepSet();
+
+  const reload = (): ReloadResult => {
+    try {
+      const next = loadGeneration(options, { config, policies, limits, everyone });
+      const fixed = restartOnlyChanges(config, next.config);
+      if (fixed.length) throw new ConfigError(fixed.map((key) => `${key}: changed; this setting needs a restart (nothing was reloaded)`));
+      redactor.merge(next.config.redactor);
+      next.config.redactor = redactor;
+      ({ config, policies, limits, everyone } = next);
+      log.level = config.logLevel;
+      warnUnapprovable();
+      const savedAs = keepSet();
+      metrics.reloads.inc({ result: 'ok' });
+      log.info('config and policies reloaded', { policy_files: policies.files.length, rules: policies.rules.length, saved_as: savedAs ?? 'unchanged' });
+      return { ok: true, policyFiles: policies.files.length, rules: policies.rules.length, savedAs };
+    } catch (err) {
+      const problems = err instanceof ConfigError || err instanceof PolicyError ? err.problems : [String((err as Error).message ?? err)];
+      metrics.reloads.inc({ result: 'refused' });
+      log.error('reload refused: the last good config and policies stay in force', { problems });
+      return { ok: false, problems };
+    }
+  };
+  const stopWatching = config.reload.watch ? watchSources() : () => undefined;
+  function watchSources() {
+    const paths = config.policies;
+    const isDir = (p: string) => {
+      try {
+        return statSync(p).isDirectory();
+      } catch {
+        return false;
+      }
+    };
+    const files = [...('configFile' in options ? [options.configFile] : []), ...paths.filter((p) => !isDir(p))];
+    return watchFiles(files, paths.filter(isDir), () => void reload());
+  }
 
   const resumed = approvals.resume().then(
     ({ sent, interrupted }) => {
@@ -123,15 +272,21 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const purger = setInterval(purge, 60 * 60_000).unref();
   let closed = false;
   const firewall = ((req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res)) as Firewall;
+  Object.defineProperty(firewall, 'config', { get: () => config, enumerable: true });
   Object.assign(firewall, {
-    config,
     admin,
     resumed,
+    metrics,
+    heartbeat,
     healthy: () => !closed && audit.healthy() && store.healthy(),
+    ready,
+    reload,
     close: async () => {
       if (closed) return;
       closed = true;
+      stopWatching();
       clearInterval(purger);
+      await heartbeat?.stop();
       await resumed; // never close the store under a send in progress
       await approvals.drain();
       proxy.close();

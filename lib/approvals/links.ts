@@ -26,7 +26,8 @@ export class ApprovalLinks {
   constructor(
     secret: Uint8Array,
     private readonly publicUrl: string | undefined,
-    private readonly ttlMs: number,
+    /** Read at each issue: a reload may change approvals.notify.linkTtl. */
+    private readonly ttlMs: () => number,
   ) {
     this.key = createHmac('sha256', secret).update('wecom-firewall approval links v1').digest();
   }
@@ -34,7 +35,7 @@ export class ApprovalLinks {
   /** A link for `sub` to decide approval `id`, valid for the link ttl but never past the record's expiry. */
   async issue(id: string, sub: string, recordExpiresAt: string): Promise<string> {
     if (!this.publicUrl) throw new Error('admin.publicUrl is not set');
-    const exp = Math.floor(Math.min(Date.now() + this.ttlMs, Date.parse(recordExpiresAt)) / 1000);
+    const exp = Math.floor(Math.min(Date.now() + this.ttlMs(), Date.parse(recordExpiresAt)) / 1000);
     const token = await new SignJWT({ apr: id })
       .setProtectedHeader({ alg: 'HS256', typ: LINK_TYPE })
       .setIssuer(ISSUER)

@@ -67,8 +67,8 @@ export interface NotifierDeps {
   redact: (text: string) => string;
   /** Takes a token from the notify robot's bucket (a card counts against WeCom's 20/min like any message). */
   take: () => Promise<unknown>;
-  /** Posts a markdown body through the notify robot with its real key. */
-  post: (body: Buffer) => Promise<UpstreamAnswer>;
+  /** Posts a message body (JSON) through the notify robot with its real key. */
+  post: (body: object) => Promise<UpstreamAnswer>;
   audit: AuditLog;
   log: Logger;
   robot: string;
@@ -80,11 +80,11 @@ export interface NotifierDeps {
  */
 export function createNotifier(deps: NotifierDeps): (record: Approval) => Promise<void> {
   return async (record) => {
-    const what = { route: 'robot.send', robot: deps.robot, msgtype: 'markdown', approval_id: record.id };
+    const what = { route: 'webhook.send', robot: deps.robot, msgtype: 'markdown', approval_id: record.id };
     try {
       const content = await cardFor(record, deps.links, deps.consoleUrl, deps.redact);
       await deps.take();
-      const answer = await deps.post(Buffer.from(JSON.stringify({ msgtype: 'markdown', markdown: { content } })));
+      const answer = await deps.post({ msgtype: 'markdown', markdown: { content } });
       const ok = answer.status === 200 && answer.errcode === 0;
       deps.audit.record({ decision: ok ? 'notified' : 'notify_failed', request_id: record.requestId, who: 'system:notify', what, upstream_status: answer.status, upstream_errcode: answer.errcode });
       if (!ok) deps.log.warn('approval card not accepted by WeCom', { approval_id: record.id, robot: deps.robot, status: answer.status, errcode: answer.errcode });

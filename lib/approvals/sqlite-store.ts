@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS approvals (
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, created_at);
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_at, id);
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS spent_tokens (
   jti TEXT PRIMARY KEY,
   approval_id TEXT NOT NULL,
@@ -103,6 +104,7 @@ export class SqliteApprovalStore implements ApprovalStore {
         WHERE status IN ('sent', 'failed', 'rejected', 'expired') AND created_at <= @before AND purged_at IS NULL`),
       forgetSpent: this.db.prepare('DELETE FROM spent_tokens WHERE expires_at <= ?'),
       ping: this.db.prepare('SELECT 1 AS ok'),
+      probe: this.db.prepare('INSERT INTO probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at'),
       pendingCount: this.db.prepare(`SELECT COUNT(*) AS n FROM approvals WHERE status = 'pending'`),
     };
   }
@@ -217,6 +219,14 @@ export class SqliteApprovalStore implements ApprovalStore {
   healthy(): boolean {
     try {
       return (this.stmts.ping.get() as { ok: number }).ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  writable(): boolean {
+    try {
+      return this.stmts.probe.run(new Date().toISOString()).changes === 1;
     } catch {
       return false;
     }

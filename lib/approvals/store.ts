@@ -95,5 +95,7 @@ export interface ApprovalStore {
   /** Marks pending records past their expiry as expired; returns how many. */
   expire(now?: Date): number;
   healthy(): boolean;
+  /** Takes a small durable write (a readiness probe): false if the store cannot write. */
+  writable(): boolean;
   close(): void;
 }

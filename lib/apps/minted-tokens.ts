@@ -26,7 +26,8 @@ export class MintedTokens {
 
   constructor(
     private readonly key: Buffer,
-    private readonly apps: Map<string, App>,
+    /** The configured apps, looked up at each check (a reload may change them). */
+    private readonly apps: { get(name: string): App | undefined },
     private readonly ttlMs = MINTED_TTL_MS,
     private readonly now: () => number = Date.now,
   ) {}

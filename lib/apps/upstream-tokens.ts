@@ -49,6 +49,9 @@ export function parseTokenAnswer(status: number, body: Buffer): { token: string;
   }
   if (status !== 200 || v.errcode !== 0 || typeof v.access_token !== 'string' || typeof v.expires_in !== 'number') {
     const errcode = typeof v.errcode === 'number' ? v.errcode : undefined;
+    // Busy or throttled is not a refusal of the credentials: the agent may try again later.
+    if (errcode === -1 || errcode === 45033) throw new FirewallError('UPSTREAM_UNAVAILABLE', `WeCom was busy issuing this app's token (errcode ${errcode})`);
+    if (errcode === 45009) throw new FirewallError('RATE_LIMITED', "WeCom throttled this app's token requests (errcode 45009)", { headers: { 'Retry-After': '60' } });
     throw new FirewallError('UPSTREAM_TOKEN_FAILED', `WeCom refused the firewall's credentials for this app${errcode !== undefined ? ` (errcode ${errcode})` : ''}`);
   }
   return { token: v.access_token, expiresIn: v.expires_in };

@@ -4,6 +4,8 @@ import { serve } from '../http/server.js';
 import { createLogger } from '../log.js';
 import { runDemo } from './demo.js';
 import { APPROVALS_USAGE, UsageError, approvalsCommand } from './approvals.js';
+import { AUDIT_USAGE, auditCommand } from './audit.js';
+import { POLICY_USAGE, policyCommand } from './policy.js';
 import { startSimulator } from '../simulator/index.js';
 
 const USAGE = `usage: wecom-firewall <command> [options]
@@ -13,7 +15,7 @@ commands:
   simulator [--port N] [--host H] [--key K ...] [--rate N]
                              run a WeCom stand-in (N messages/min per key, 0 = no limit)
   demo [--port N]            simulator + firewall with a demo config on 127.0.0.1:8080
-${APPROVALS_USAGE}`;
+${APPROVALS_USAGE}${AUDIT_USAGE}${POLICY_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -24,8 +26,10 @@ async function main(argv: string[]): Promise<number> {
       if (!values.config) return usage('serve needs --config FILE');
       const server = await serve({ configFile: values.config });
       log.info('wecom-firewall listening', { proxy: server.url, admin: server.adminUrl ?? 'disabled (no admin: in config)' });
+      // SIGHUP: read config and policies again (an invalid set is refused and logged; the old one stays).
+      process.on('SIGHUP', () => void server.firewall.reload());
       onSignal(async () => {
-        log.info('stopping');
+        log.info('stopping: finishing requests in flight, then flushing the audit log');
         await server.close();
       });
       return -1;
@@ -49,6 +53,20 @@ async function main(argv: string[]): Promise<number> {
     case 'approvals':
       try {
         return await approvalsCommand(rest, (s) => process.stdout.write(s));
+      } catch (err) {
+        if (err instanceof UsageError) return usage(err.message);
+        throw err;
+      }
+    case 'audit':
+      try {
+        return await auditCommand(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      } catch (err) {
+        if (err instanceof UsageError) return usage(err.message);
+        throw err;
+      }
+    case 'policy':
+      try {
+        return policyCommand(rest, (s) => process.stdout.write(s));
       } catch (err) {
         if (err instanceof UsageError) return usage(err.message);
         throw err;

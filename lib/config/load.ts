@@ -20,6 +20,10 @@ export interface FirewallConfigInput {
   admin?: { listen?: string | number; publicUrl?: string; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
   approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number; keepDecided?: string; notify?: { robot: string; linkTtl?: string } };
   audit?: { enabled?: boolean; dir?: string; retentionDays?: number; maxFileSize?: string | number };
+  reload?: { watch?: boolean; keep?: number };
+  dedupe?: { enabled?: boolean; window?: string; maxEntries?: number };
+  heartbeat?: { robot: string; every: string; failAfter?: number; alertRobot?: string };
+  resilience?: { retries?: number; baseDelay?: string; maxDelay?: string; budget?: string; breaker?: { failures?: number; halfOpenAfter?: string }; cooldown?: string };
 }
 
 export interface Listen { host: string; port: number }
@@ -53,8 +57,30 @@ export interface ResolvedConfig {
   };
   /** Audit files rotate daily and at maxFileBytes; rotated files older than retentionDays are deleted. */
   audit: { enabled: boolean; dir: string; retentionDays: number; maxFileBytes: number };
+  /** Reload on SIGHUP and, with watch, when the config or a policy file changes; keep the last `keep` good policy sets. */
+  reload: { watch: boolean; keep: number };
+  /** A repeated request (same Idempotency-Key, or same caller, route, robot and payload) within windowMs gets the first answer. */
+  dedupe: { enabled: boolean; windowMs: number; maxEntries: number };
+  /** A synthetic message to `robot` every `everyMs`; after failAfter failures in a row: error log, metric, a message to alertRobot. */
+  heartbeat?: { robot: string; everyMs: number; failAfter: number; alertRobot?: string };
+  /** Toward WeCom: bounded retries with full-jitter backoff, one circuit breaker per upstream, a cooldown after WeCom's 45009. */
+  resilience: ResilienceConfig;
   redactor: Redactor;
 }
+
+/** See lib/upstream/guard.ts for what is retried and why each default is what it is. */
+export interface ResilienceConfig {
+  /** Retries after the first attempt, only where WeCom certainly did not act. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A retry is made only if its delay ends within this long of the first attempt. */
+  budgetMs: number;
+  breaker: { failures: number; halfOpenAfterMs: number };
+  cooldownMs: number;
+}
+
+export const RESILIENCE_DEFAULTS = { retries: 2, baseDelay: '250ms', maxDelay: '2s', budget: '5s', failures: 5, halfOpenAfter: '30s', cooldown: '60s' } as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -159,16 +185,35 @@ export function resolveConfig(
       notify: c.approvals?.notify && { robot: c.approvals.notify.robot, linkTtlMs: parseDuration(c.approvals.notify.linkTtl ?? '15m') },
     },
     audit: { enabled: c.audit?.enabled ?? true, dir: '', retentionDays: c.audit?.retentionDays ?? 30, maxFileBytes: parseSize(c.audit?.maxFileSize ?? '100mb') },
+    reload: { watch: c.reload?.watch ?? true, keep: c.reload?.keep ?? 10 },
+    dedupe: { enabled: c.dedupe?.enabled ?? true, windowMs: parseDuration(c.dedupe?.window ?? '2m'), maxEntries: c.dedupe?.maxEntries ?? 10_000 },
+    heartbeat: c.heartbeat && { robot: c.heartbeat.robot, everyMs: parseDuration(c.heartbeat.every), failAfter: c.heartbeat.failAfter ?? 3, alertRobot: c.heartbeat.alertRobot },
+    resilience: resolveResilience(c.resilience),
     redactor,
   };
   const notify = c.approvals?.notify;
-  if (notify && !robots.has(notify.robot) && c.robots?.[notify.robot] === undefined) {
+  if (notify && c.robots?.[notify.robot] === undefined) {
     problems.push(`${where('/approvals/notify/robot')}: /approvals/notify/robot: no robot "${notify.robot}" under robots:${hint(suggest(notify.robot, Object.keys(c.robots ?? {})))}`);
+  }
+  for (const [pointer, alias] of [['/heartbeat/robot', c.heartbeat?.robot], ['/heartbeat/alertRobot', c.heartbeat?.alertRobot]] as const) {
+    if (alias !== undefined && c.robots?.[alias] === undefined) problems.push(`${where(pointer)}: ${pointer}: no robot "${alias}" under robots:${hint(suggest(alias, Object.keys(c.robots ?? {})))}`);
   }
   if (notify && !c.admin?.publicUrl) problems.push(`${where('/approvals/notify')}: /approvals/notify: needs admin.publicUrl, the address approvers open the console at (e.g. https://firewall.example.com:8081)`);
   resolved.audit.dir = c.audit?.dir ? path(c.audit.dir) : resolve(resolved.dataDir, 'audit');
   if (problems.length) throw new ConfigError(problems);
   return resolved;
+}
+
+function resolveResilience(r: FirewallConfigInput['resilience'] = {}): ResilienceConfig {
+  const d = RESILIENCE_DEFAULTS;
+  return {
+    retries: r.retries ?? d.retries,
+    baseDelayMs: parseDuration(r.baseDelay ?? d.baseDelay),
+    maxDelayMs: parseDuration(r.maxDelay ?? d.maxDelay),
+    budgetMs: parseDuration(r.budget ?? d.budget),
+    breaker: { failures: r.breaker?.failures ?? d.failures, halfOpenAfterMs: parseDuration(r.breaker?.halfOpenAfter ?? d.halfOpenAfter) },
+    cooldownMs: parseDuration(r.cooldown ?? d.cooldown),
+  };
 }
 
 const hint = (s: string | undefined) => (s ? ` (did you mean "${s}"?)` : '');

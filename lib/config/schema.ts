@@ -91,10 +91,44 @@ export const configSchema = {
         },
       },
     },
+    reload: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { watch: { type: 'boolean' }, keep: { type: 'integer', minimum: 1, maximum: 100 } },
+    },
+    dedupe: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' }, window: duration, maxEntries: { type: 'integer', minimum: 1 } },
+    },
+    heartbeat: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['robot', 'every'],
+      properties: {
+        robot: { type: 'string', pattern: NAME_PATTERN },
+        every: duration,
+        failAfter: { type: 'integer', minimum: 1 },
+        alertRobot: { type: 'string', pattern: NAME_PATTERN },
+      },
+    },
     audit: {
       type: 'object',
       additionalProperties: false,
       properties: { enabled: { type: 'boolean' }, dir: { type: 'string', minLength: 1 }, retentionDays: { type: 'integer', minimum: 1 }, maxFileSize: size },
+    },
+    // Toward WeCom: retries, circuit breaker, 45009 cooldown (lib/upstream/guard.ts).
+    resilience: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        retries: { type: 'integer', minimum: 0, maximum: 3 },
+        baseDelay: duration,
+        maxDelay: duration,
+        budget: duration,
+        breaker: { type: 'object', additionalProperties: false, properties: { failures: { type: 'integer', minimum: 1 }, halfOpenAfter: duration } },
+        cooldown: duration,
+      },
     },
   },
 } as const;

@@ -36,6 +36,10 @@ export class Redactor {
   add(secret: string): void {
     if (secret.length >= 4) this.secrets.add(secret);
   }
+  /** Takes on another redactor's secrets (a reload's), keeping its own. */
+  merge(other: Redactor): void {
+    for (const s of other.secrets) this.secrets.add(s);
+  }
   redact(text: string): string {
     let out = text;
     for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('[REDACTED]');

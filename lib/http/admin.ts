@@ -5,6 +5,7 @@ import type { Approvals } from '../approvals/service.js';
 import type { Approval } from '../approvals/store.js';
 import type { Redactor } from '../config/secrets.js';
 import type { Logger } from 'winston';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Authenticate, Identity } from './auth.js';
 import type { ApprovalStatus, HistoryQuery } from '../approvals/store.js';
 import { loadConsole } from './console-assets.js';
@@ -20,6 +21,7 @@ export interface AdminDeps {
   authenticate: Authenticate;
   redactor: Redactor;
   log: Logger;
+  metrics: Metrics;
 }
 
 type Locals = { requestId: string; identity: Identity };
@@ -42,6 +44,13 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   app.get('/', (_req, res) => res.redirect(302, '/console/'));
   app.get(['/console', '/console/', '/console/approvals/:id'], consolePages.page);
   app.get('/console/:asset', consolePages.asset);
+  // For a Prometheus scraper on the private admin network: counts and states only, no tokens, no
+  // message content; labels are config names.
+  app.get('/metrics', asyncRoute(async (_req, res) => {
+    const text = await deps.metrics.registry.metrics();
+    res.writeHead(200, { 'content-type': deps.metrics.registry.contentType, 'cache-control': 'no-store' });
+    res.end(text);
+  }));
 
   app.use(
     asyncRoute(async (req, res, next) => {

@@ -8,6 +8,8 @@ import { parseUpload, uploadType } from '../request/parse-upload.js';
 import { recipientsOf } from '../limits/recipients.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
+import { deduplicated } from './dedupe-route.js';
+import { auditAttempts, auditUpstreamFailure, certainlyNotSent } from '../upstream/outcome.js';
 import { sendJson } from './respond.js';
 
 // The self-built-app API. Agents hold a client secret and tokens the firewall minted; the real
@@ -30,7 +32,7 @@ export async function gettokenRoute(ctx: RequestContext): Promise<void> {
   try {
     await deps.apps.tokens.get(app); // the firewall's own credentials must work before the agent is told they do
   } catch (err) {
-    throw err instanceof FirewallError ? err : new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
+    throw auditUpstreamFailure(record, err);
   }
   const { token, expiresIn } = deps.minted.issue(app);
   deps.config.redactor.add(token);
@@ -84,31 +86,34 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   const target = { kind: 'app' as const, name: app.name };
   const request = { route: routed.route, path: routed.path, app: app.name, caller: ctx.caller, msgtype, payload };
   if (!bytes) contentType = '';
-  if ((await judge(ctx, request, target, { bytes: bytes ?? Buffer.alloc(0), contentType, upstreamQuery: query })) === 'parked') return;
+  const body = bytes ?? Buffer.alloc(0);
+  await deduplicated(ctx, body, app.name, async () => {
+    if ((await judge(ctx, request, target, { bytes: body, contentType, upstreamQuery: query })) === 'parked') return;
 
-  // The app's and caller's buckets first: they bound how often recipients can be counted at all.
-  const refund = await deps.limits.take(target, ctx.caller);
-  if (routed.route === 'app.message_send') {
-    try {
-      await deps.recipients.take(app.name, recipientsOf(payload));
-    } catch (err) {
-      await refund();
-      throw err;
+    // The app's and caller's buckets first: they bound how often recipients can be counted at all.
+    const refund = await deps.limits.take(target, ctx.caller);
+    if (routed.route === 'app.message_send') {
+      try {
+        await deps.recipients.take(app.name, recipientsOf(payload));
+      } catch (err) {
+        await refund();
+        throw err;
+      }
     }
-  }
-  record.decision = 'forwarded';
-  let answer;
-  try {
-    answer = await deps.apps.call(app, routed.method, routed.path, query, bytes, contentType);
-  } catch (err) {
-    if (err instanceof FirewallError) throw err;
-    record.decision = 'upstream_error';
-    throw new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
-  }
-  record.upstream_status = answer.status;
-  record.upstream_errcode = answer.errcode;
-  res.writeHead(answer.status, { ...relayHeaders(answer.headers), 'content-length': answer.body.length });
-  res.end(answer.body);
+    record.decision = 'forwarded';
+    let answer;
+    try {
+      answer = await deps.apps.call(app, routed.method, routed.path, query, bytes, contentType);
+    } catch (err) {
+      if (certainlyNotSent(err)) await refund(); // WeCom did not count it either
+      throw auditUpstreamFailure(record, err);
+    }
+    record.upstream_status = answer.status;
+    record.upstream_errcode = answer.errcode;
+    auditAttempts(record, answer.attempts);
+    res.writeHead(answer.status, { ...relayHeaders(answer.headers), 'content-length': answer.body.length });
+    res.end(answer.body);
+  });
 }
 
 /** The body's agentid must be its app's, as an integer: a token of one app cannot send as another. */

@@ -10,6 +10,7 @@ import type { UpstreamProxy } from '../upstream/proxy.js';
 import type { AppClient } from '../apps/client.js';
 import type { MintedTokens } from '../apps/minted-tokens.js';
 import type { RoutedRequest } from '../request/route.js';
+import type { Dedupe } from '../dedupe/dedupe.js';
 
 /** Everything the request path needs, built once by createFirewall. */
 export interface ProxyHandlerDeps {
@@ -23,6 +24,8 @@ export interface ProxyHandlerDeps {
   apps: AppClient;
   minted: MintedTokens;
   log: Logger;
+  /** Remembers answers to repeated requests; undefined when dedupe.enabled is false. */
+  dedupe?: Dedupe;
 }
 
 /** One request on its way through the firewall. `record` becomes its audit line. */

@@ -17,10 +17,17 @@ export type { ProxyHandlerDeps } from './context.js';
 export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
-  const { config, audit, log } = deps;
-  // The upstream send path of each robot, built once: it carries the real key.
-  const sendPaths = new Map([...config.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)]));
-  const robot = robotRoute(sendPaths);
+  const { audit, log } = deps;
+  // The upstream send path of each robot, built once per config (a reload brings a new one): it carries the real key.
+  let builtFor: ProxyHandlerDeps['config'] | undefined;
+  let robot: ReturnType<typeof robotRoute>;
+  const robotFor = () => {
+    if (builtFor !== deps.config) {
+      builtFor = deps.config;
+      robot = robotRoute(new Map([...builtFor.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)])));
+    }
+    return robot;
+  };
 
   return (req, res) => {
     const requestId = randomUUID();
@@ -34,14 +41,14 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
       const routed = routeRequest(req.method ?? '', req.url ?? '/');
       record.what.route = routed.route;
       const ctx: RequestContext = { req, res, requestId, caller, record, routed, deps };
-      if (routed.kind === 'robot') return robot(ctx);
+      if (routed.kind === 'robot') return robotFor()(ctx);
       if (routed.kind === 'token') return gettokenRoute(ctx);
       return appRoute(ctx);
     };
 
     run()
       .catch((err: unknown) => {
-        const fe = sendError(res, err, requestId, config.redactor);
+        const fe = sendError(res, err, requestId, deps.config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });
         if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' || fe.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';

@@ -6,6 +6,8 @@ import { checkJsonContentType, parseMessage } from '../request/parse-message.js'
 import { parseUpload, uploadType } from '../request/parse-upload.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
+import { deduplicated } from './dedupe-route.js';
+import { auditAttempts, auditUpstreamFailure, certainlyNotSent } from '../upstream/outcome.js';
 
 // Group robots: webhook/send and upload_media. The alias becomes the real key only on the upstream
 // request, after the policies allowed exactly the bytes that are sent.
@@ -37,19 +39,21 @@ export function robotRoute(sendPaths: Map<string, string>) {
 
     const target = { kind: 'robot' as const, name: robot.alias };
     const request = { route: routed.route, path: routed.path, robot: robot.alias, caller: ctx.caller, msgtype: parsed.msgtype, payload: parsed.payload };
-    if ((await judge(ctx, request, target, { bytes: parsed.canonical, contentType: parsed.contentType, upstreamQuery: query })) === 'parked') return;
+    await deduplicated(ctx, parsed.canonical, robot.alias, async () => {
+      if ((await judge(ctx, request, target, { bytes: parsed.canonical, contentType: parsed.contentType, upstreamQuery: query })) === 'parked') return;
 
-    await deps.limits.take(target, ctx.caller);
-    record.decision = 'forwarded';
-    const path = query ? upstreamPath(routed.path, robot.key, query) : sendPaths.get(robot.alias)!;
-    try {
-      const result = await deps.proxy.forward(req, res, path, parsed.canonical, parsed.contentType);
-      record.upstream_status = result.status;
-      record.upstream_errcode = result.errcode;
-    } catch (err) {
-      record.decision = 'upstream_error';
-      if (res.destroyed) record.why = { ...record.why, reason: 'the agent disconnected before WeCom answered; WeCom may have received the message' };
-      throw new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
-    }
+      const refund = await deps.limits.take(target, ctx.caller);
+      record.decision = 'forwarded';
+      const path = query ? upstreamPath(routed.path, robot.key, query) : sendPaths.get(robot.alias)!;
+      try {
+        const result = await deps.proxy.forward(req, res, path, parsed.canonical, parsed.contentType, `robot:${robot.alias}`);
+        record.upstream_status = result.status;
+        record.upstream_errcode = result.errcode;
+        auditAttempts(record, result.attempts);
+      } catch (err) {
+        if (certainlyNotSent(err)) await refund(); // WeCom did not count it either
+        throw auditUpstreamFailure(record, err);
+      }
+    });
   };
 }

@@ -94,6 +94,8 @@ export class PolicySet {
   readonly rules: CompiledRule[];
   readonly defaultDecision: Decision;
   readonly files: string[];
+  /** The exact text of each file as it was compiled (kept as a known-good set for rollback). */
+  readonly sources: Array<{ file: string; text: string }> = [];
 
   constructor(paths: string[], options: PolicySetOptions = {}) {
     const problems: string[] = [];
@@ -110,7 +112,9 @@ export class PolicySet {
     for (const file of this.files) {
       let source;
       try {
-        source = readYaml(file);
+        const text = readFileSync(file, 'utf8');
+        this.sources.push({ file, text });
+        source = readYaml(file, text);
       } catch (err) {
         problems.push((err as Error).message);
         continue;

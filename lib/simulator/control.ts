@@ -9,6 +9,8 @@ export interface ControlAnswer {
   status: number;
   json: unknown;
   headers?: Record<string, string>;
+  /** Run once the answer has been written (e.g. closing the listener it came through). */
+  after?: () => void;
 }
 
 type Route = { method: string; handle: (query: URLSearchParams, body: Buffer | undefined, state: SimulatorState) => ControlAnswer };
@@ -17,6 +19,9 @@ const ROUTES = new Map<string, Route>([
   ['/healthz', { method: 'GET', handle: () => ({ status: 200, json: { ok: true } }) }],
   ['/__sim/messages', { method: 'GET', handle: messages }],
   ['/__sim/fail', { method: 'POST', handle: fail }],
+  ['/__sim/fault', { method: 'POST', handle: fault }],
+  ['/__sim/refuse', { method: 'POST', handle: refuse }],
+  ['/__sim/requests', { method: 'GET', handle: requests }],
   ['/__sim/reset', { method: 'POST', handle: reset }],
   ['/__sim/app-messages', { method: 'GET', handle: appMessages }],
   ['/__sim/admin-calls', { method: 'GET', handle: adminCalls }],
@@ -51,6 +56,35 @@ function fail(_query: URLSearchParams, body: Buffer | undefined, state: Simulato
     return badRequest(error instanceof Error ? error.message : String(error));
   }
   return { status: 200, json: { ok: true } };
+}
+
+/** Body `{"count": N, "kind": "stall"|"reset"|"html"|"http", "status": 503, "path": P}`; status only for http, path optional. */
+function fault(_query: URLSearchParams, body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  const request = parseJson(body);
+  if (!isRecord(request)) return badRequest('body must be a JSON object {"count": N, "kind": K, "status": S, "path": P}');
+  const { count, kind, status, path } = request;
+  if (typeof count !== 'number' || typeof kind !== 'string') return badRequest('count must be a number and kind a string');
+  if (status !== undefined && typeof status !== 'number') return badRequest('status must be a number');
+  if (path !== undefined && typeof path !== 'string') return badRequest('path must be a string');
+  try {
+    state.faults.addTransport(count, (kind === 'http' ? { kind, status } : { kind }) as Parameters<SimulatorState['faults']['addTransport']>[1], path);
+  } catch (error) {
+    return badRequest(error instanceof Error ? error.message : String(error));
+  }
+  return { status: 200, json: { ok: true } };
+}
+
+/** Body `{"ms": N}`: connections are refused for N ms (at most a minute), starting once this answer is sent. */
+function refuse(_query: URLSearchParams, body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  const request = parseJson(body);
+  const ms = isRecord(request) ? request.ms : undefined;
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 60_000) return badRequest('body must be {"ms": N} with N from 1 to 60000');
+  return { status: 200, json: { ok: true }, after: () => state.refuse(ms) };
+}
+
+/** `?path=P`: how many requests reached that WeCom path (all WeCom paths without it), faulted ones included. */
+function requests(query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
+  return { status: 200, json: { count: state.requestCount(query.get('path') ?? undefined) } };
 }
 
 function reset(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {

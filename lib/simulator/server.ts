@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { APP_ROUTES } from './app.js';
 import type { AppRequest, AppResult, AppRoute } from './app-request.js';
@@ -8,8 +8,8 @@ import { handleControl } from './control.js';
 import { keyDirectory } from './keys.js';
 import { weComAnswer } from './reply.js';
 import { SEND_PATH, SimulatorState, UPLOAD_PATH } from './state.js';
-import type { Simulator, SimulatorOptions } from './types.js';
-import { send, upload, type WebhookRequest, type WebhookResult } from './webhook.js';
+import type { Simulator, SimulatorOptions, TransportFault } from './types.js';
+import { parseJsonBody, send, upload, type WebhookRequest, type WebhookResult } from './webhook.js';
 
 // Read caps. Any valid send body is under 3 MB (a 2 MB image is 2.7 MB of base64); uploads may
 // carry 20 MB plus multipart framing. Past a cap the request is refused without buffering more.
@@ -34,18 +34,39 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer((req, res) => void serve(req, res, state, log));
   const port = await listen(server, options.port ?? 0, host);
   let closing: Promise<void> | undefined;
+  let reopen: NodeJS.Timeout | undefined;
+  // Refusing connections: the listener is closed (so connect() gets ECONNREFUSED) and every open
+  // connection dropped, keep-alive ones included; accepting listens again on the same port.
+  const acceptConnections = async () => {
+    clearTimeout(reopen);
+    if (closing || server.listening) return;
+    await listen(server, port, host);
+  };
+  const refuseConnections = async (ms?: number) => {
+    clearTimeout(reopen);
+    if (server.listening) await shutDown(server);
+    if (ms !== undefined && !closing) reopen = setTimeout(() => void acceptConnections().catch((error: unknown) => log(`could not listen again: ${String(error)}`)), ms);
+  };
+  state.refuse = (ms) => void refuseConnections(ms);
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     received: (key) => state.received(key),
     delivered: (key) => state.delivered(key),
     failNext: (count, errcode = -1, path) => state.faults.add(count, errcode, path),
+    faultNext: (count, fault, path) => state.faults.addTransport(count, fault, path),
+    refuseConnections,
+    acceptConnections,
+    requestCount: (path) => state.requestCount(path),
     appMessages: () => state.app.messages(),
     adminCalls: () => state.app.adminCalls(),
     tokenRequests: () => state.app.tokenRequests(),
     expireTokens: () => state.app.tokens.expireAll(),
     reset: () => state.reset(),
-    close: () => (closing ??= shutDown(server)),
+    close: () => {
+      clearTimeout(reopen);
+      return (closing ??= server.listening ? shutDown(server) : Promise.resolve());
+    },
   };
 }
 
@@ -81,17 +102,20 @@ async function serve(req: IncomingMessage, res: ServerResponse, state: Simulator
 async function route(req: IncomingMessage, res: ServerResponse, state: SimulatorState, log: Log): Promise<void> {
   const { path, query } = splitUrl(req.url ?? '/');
   if (path === SEND_PATH || path === UPLOAD_PATH) {
+    state.countRequest(path);
     await robot(path, query, req, res, state, log);
     return;
   }
   const appRoute = APP_ROUTES.get(path);
   if (appRoute) {
+    state.countRequest(path);
     await appApi(appRoute, path, query, req, res, state, log);
     return;
   }
   const control = handleControl(req.method ?? 'GET', path, query, await readBody(req, CONTROL_BODY_CAP), state);
-  if (control) writeJson(res, control.status, control.json, control.headers);
-  else notFound(res);
+  if (!control) return notFound(res);
+  if (control.after) res.once('finish', () => setImmediate(control.after!));
+  writeJson(res, control.status, control.json, control.headers);
 }
 
 async function robot(path: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse, state: SimulatorState, log: Log): Promise<void> {
@@ -104,6 +128,13 @@ async function robot(path: string, query: URLSearchParams, req: IncomingMessage,
     body: await readBody(req, isSend ? SEND_BODY_CAP : UPLOAD_BODY_CAP),
     now: state.now(),
   };
+  const fault = state.faults.takeTransport(path);
+  if (fault) {
+    const parsed = isSend ? parseJsonBody(request.body) : { json: null, raw: '' };
+    state.record({ key: request.key, path, body: parsed.json, raw: parsed.raw, at: request.now, errcode: -1, fault: fault.kind });
+    log(`${isSend ? 'send' : 'upload'} key=${request.key ? `${request.key.slice(0, 8)}…` : '(none)'} → injected ${describeFault(fault)}`);
+    return transportFault(fault, req, res);
+  }
   const result = isSend ? send(request, state) : await upload(request, state);
   const { errcode, detail } = result.verdict;
   state.record({ key: request.key, path, body: result.body, raw: result.raw, at: request.now, errcode });
@@ -128,12 +159,41 @@ async function appApi(
     body: await readBody(req, route.bodyCap),
     now: state.now(),
   };
+  const fault = state.faults.takeTransport(path);
+  if (fault) {
+    log(`${request.method} ${path} → injected ${describeFault(fault)}`);
+    return transportFault(fault, req, res);
+  }
   const result: AppResult = await route.handle(request, state);
   const { errcode, detail } = result.verdict;
   // Neither the token nor the secret is logged: each is a credential.
   log(`${request.method} ${path} → errcode ${errcode}`);
   if (result.file) writeFile(res, result.file.bytes, result.file.contentType, result.file.disposition);
   else writeJson(res, 200, weComAnswer(errcode, clientIp(req), detail, result.extra));
+}
+
+/** What a network or a gateway in front of WeCom does instead of WeCom answering. */
+function transportFault(fault: TransportFault, req: IncomingMessage, res: ServerResponse): void {
+  switch (fault.kind) {
+    case 'stall':
+      return; // never answered: the client's timeout, or the simulator closing, ends it
+    case 'reset':
+      req.socket.destroy();
+      return;
+    case 'http':
+      return writeHtml(res, fault.status, `<html><head><title>${fault.status} ${STATUS_CODES[fault.status] ?? 'Error'}</title></head><body><center><h1>${fault.status} ${STATUS_CODES[fault.status] ?? 'Error'}</h1></center><hr><center>stgw</center></body></html>\n`);
+    case 'html':
+      return writeHtml(res, 200, '<html><head><title>Sign in to the network</title></head><body><form action="/login"><input name="user"></form></body></html>\n');
+  }
+}
+
+function describeFault(fault: TransportFault): string {
+  return fault.kind === 'http' ? `HTTP ${fault.status}` : fault.kind;
+}
+
+function writeHtml(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 /** One log line; only a key prefix is shown because the key is the robot's only credential. */

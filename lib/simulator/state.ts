@@ -18,6 +18,9 @@ export class SimulatorState {
   /** Unix milliseconds; injectable so tests can move time. */
   readonly now: () => number;
   #received: ReceivedMessage[] = [];
+  #requests = new Map<string, number>();
+  /** Set by the server: closes the listener for `ms` (the /__sim/refuse control). */
+  refuse: (ms: number) => void = () => {};
 
   constructor(keyExists: (key: string) => boolean, ratePerMinute: number, app: AppState, now: () => number = Date.now) {
     this.keyExists = keyExists;
@@ -34,12 +37,24 @@ export class SimulatorState {
     return key === undefined ? [...this.#received] : this.#received.filter((message) => message.key === key);
   }
 
+  countRequest(path: string): void {
+    this.#requests.set(path, (this.#requests.get(path) ?? 0) + 1);
+  }
+
+  requestCount(path?: string): number {
+    if (path !== undefined) return this.#requests.get(path) ?? 0;
+    let total = 0;
+    for (const n of this.#requests.values()) total += n;
+    return total;
+  }
+
   delivered(key?: string): ReceivedMessage[] {
     return this.received(key).filter((message) => message.path === SEND_PATH && message.errcode === 0);
   }
 
   reset(): void {
     this.#received = [];
+    this.#requests.clear();
     this.media.clear();
     this.rate.clear();
     this.faults.clear();

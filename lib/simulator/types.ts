@@ -40,9 +40,22 @@ export interface ReceivedMessage {
   raw: string;
   /** Unix milliseconds. */
   at: number;
-  /** The errcode answered. */
+  /** The errcode answered; -1 when the request met an injected transport fault (see `fault`) and got no WeCom answer. */
   errcode: number;
+  /** The injected transport fault the request met, if any. */
+  fault?: TransportFault['kind'];
 }
+
+/**
+ * A failure below WeCom's JSON, as the network or a gateway in front of WeCom produces it. Each is
+ * met after the request was read in full, so the client cannot know whether WeCom acted:
+ * - stall: never answered (the connection stays open until the client gives up or the simulator closes);
+ * - reset: the connection is destroyed without an answer;
+ * - http: an HTML error page with that HTTP status (e.g. 502, 503 from a load balancer; 500, 504);
+ * - html: HTTP 200 with an HTML page (a captive portal or a misrouted proxy), not WeCom's JSON.
+ * A refused connection is `refuseConnections()`.
+ */
+export type TransportFault = { kind: 'stall' } | { kind: 'reset' } | { kind: 'html' } | { kind: 'http'; status: number };
 
 /** One request to message/send or appchat/send. */
 export interface AppMessage {
@@ -95,6 +108,20 @@ export interface Simulator {
    * to that path take the fault; others pass through.
    */
   failNext(count: number, errcode?: number, path?: string): void;
+  /**
+   * The next `count` WeCom requests (robot or app; to `path` only, when given) meet a transport
+   * fault instead of an answer. Shares failNext's queue, in order.
+   */
+  faultNext(count: number, fault: TransportFault, path?: string): void;
+  /**
+   * Stops listening and drops every open connection, so connections are refused (ECONNREFUSED)
+   * until acceptConnections(), or for `ms` when given. Resolves once the port is closed.
+   */
+  refuseConnections(ms?: number): Promise<void>;
+  /** Listens again on the same port after refuseConnections(). */
+  acceptConnections(): Promise<void>;
+  /** Requests that reached a WeCom path (robot or app, faulted ones included), for `path` or all. */
+  requestCount(path?: string): number;
   /** Every message/send and appchat/send request, with recipients, drops and the errcode answered. */
   appMessages(): AppMessage[];
   /** Every request to a privileged endpoint, with the errcode answered. */
@@ -104,8 +131,8 @@ export interface Simulator {
   /** Invalidates every issued access_token now: the next call with one answers 42001; gettoken issues a new one. */
   expireTokens(): void;
   /**
-   * Clears received messages, media, rate windows, faults, app messages, admin calls and the
-   * gettoken count. Issued access_tokens stay valid, so a client's cached token survives between tests.
+   * Clears received messages, media, rate windows, faults, request counts, app messages, admin
+   * calls and the gettoken count. Issued access_tokens stay valid, so a client's cached token survives between tests.
    */
   reset(): void;
   close(): Promise<void>;

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { basePath } from './agent.js';
+import { UpstreamFailure, failureOf, timeoutFailure } from './failure.js';
 
 export interface UpstreamAnswer {
   status: number;
@@ -8,6 +9,10 @@ export interface UpstreamAnswer {
   body: Buffer;
   /** WeCom's errcode, when the answer is JSON carrying one. */
   errcode?: number;
+  /** Attempts it took (set by the guard; 1 unless a retry was made). */
+  attempts?: number;
+  /** Already streamed to the agent (an answer too large to buffer): final, never retried. */
+  relayed?: boolean;
 }
 
 /** WeCom's largest answer is a media file (≤ 20 MB); anything bigger is refused, not buffered. */
@@ -21,7 +26,11 @@ export interface UpstreamRequest {
   contentType?: string;
 }
 
-/** One buffered request to the upstream: token fetches, app calls that may be retried, approved messages. */
+/**
+ * ONE buffered request to the upstream (token fetches, app calls, approved messages, cards); the
+ * guard decides about retries. Rejects only with an UpstreamFailure, which says whether WeCom may
+ * have received the request. `timeoutMs` is the socket's idle time: to connect, then to answer.
+ */
 export function requestUpstream(upstream: URL, agent: http.Agent, request: UpstreamRequest, timeoutMs: number): Promise<UpstreamAnswer> {
   const send = upstream.protocol === 'https:' ? https.request : http.request;
   const headers: http.OutgoingHttpHeaders = { accept: 'application/json' };
@@ -34,18 +43,19 @@ export function requestUpstream(upstream: URL, agent: http.Agent, request: Upstr
         let size = 0;
         res.on('data', (c: Buffer) => {
           size += c.length;
-          if (size > MAX_ANSWER_BYTES) return void req.destroy(new Error('upstream answer over the size limit'));
+          if (size > MAX_ANSWER_BYTES) return void req.destroy(new UpstreamFailure('bad_answer', true, false, 'upstream answer over the size limit'));
           chunks.push(c);
         });
         res.on('end', () => {
           const body = Buffer.concat(chunks);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body, errcode: isJson(res.headers) ? errcodeOf(body) : undefined });
         });
-        res.on('error', reject);
+        // The answer was cut short: the request had arrived.
+        res.on('error', (err) => reject(failureOf(err)));
       },
     );
-    req.on('timeout', () => req.destroy(new Error('upstream timeout')));
-    req.on('error', reject);
+    req.on('timeout', () => req.destroy(timeoutFailure(req.socket?.connecting ?? true, timeoutMs)));
+    req.on('error', (err) => reject(failureOf(err)));
     req.end(request.body);
   });
 }

@@ -17,7 +17,7 @@ async function refused(p: Promise<unknown>): Promise<string> {
 
 describe('ApprovalLinks', () => {
   it('issues a link to the approval page with the token in the fragment, and verifies it', async () => {
-    const links = new ApprovalLinks(key, 'https://fw.example:8081', 15 * 60_000);
+    const links = new ApprovalLinks(key, 'https://fw.example:8081', () => 15 * 60_000);
     const url = await links.issue('ap-1', 'alice', inAnHour);
     assert.match(url, /^https:\/\/fw\.example:8081\/console\/approvals\/ap-1#t=/);
     const token = tokenOf(url);
@@ -30,24 +30,24 @@ describe('ApprovalLinks', () => {
   });
 
   it('never outlives the record it opens', async () => {
-    const links = new ApprovalLinks(key, 'https://fw.example', 15 * 60_000);
+    const links = new ApprovalLinks(key, 'https://fw.example', () => 15 * 60_000);
     const soon = new Date(Date.now() + 60_000).toISOString();
     const who = await links.verify(tokenOf(await links.issue('ap-1', 'alice', soon)));
     assert.ok(who.expiresAt.getTime() <= Date.parse(soon));
   });
 
   it('gives each link its own jti', async () => {
-    const links = new ApprovalLinks(key, 'https://fw.example', 60_000);
+    const links = new ApprovalLinks(key, 'https://fw.example', () => 60_000);
     const a = await links.verify(tokenOf(await links.issue('ap-1', 'alice', inAnHour)));
     const b = await links.verify(tokenOf(await links.issue('ap-1', 'alice', inAnHour)));
     assert.notEqual(a.jti, b.jti);
   });
 
   it('refuses an expired link, one from another data directory, a tampered one and a plain admin JWT', async () => {
-    const links = new ApprovalLinks(key, 'https://fw.example', 1000);
+    const links = new ApprovalLinks(key, 'https://fw.example', () => 1000);
     const expired = tokenOf(await links.issue('ap-1', 'alice', inAnHour));
-    const other = tokenOf(await new ApprovalLinks(randomBytes(32), 'https://fw.example', 60_000).issue('ap-1', 'alice', inAnHour));
-    const good = tokenOf(await new ApprovalLinks(key, 'https://fw.example', 60_000).issue('ap-1', 'alice', inAnHour));
+    const other = tokenOf(await new ApprovalLinks(randomBytes(32), 'https://fw.example', () => 60_000).issue('ap-1', 'alice', inAnHour));
+    const good = tokenOf(await new ApprovalLinks(key, 'https://fw.example', () => 60_000).issue('ap-1', 'alice', inAnHour));
     const [h, p, s] = good.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, apr: 'ap-2' })).toString('base64url')}.${s}`;

@@ -37,10 +37,11 @@ describe('failing closed', () => {
   it('caps the approval queue: past approvals.maxPending a message is refused with 429, not parked', async () => {
     const stack = await startStack({ approvals: { approvers: ['alice'], maxPending: 2 } });
     try {
-      const mass = text('everyone', { mentioned_list: ['@all'] });
-      assert.equal((await stack.send('ops', mass)).status, 202);
-      assert.equal((await stack.send('ops', mass)).status, 202);
-      const third = await stack.send('ops', mass);
+      // Different messages: a repeat of the same one is answered with its first answer (dedupe).
+      const mass = (n: number) => text(`everyone ${n}`, { mentioned_list: ['@all'] });
+      assert.equal((await stack.send('ops', mass(1))).status, 202);
+      assert.equal((await stack.send('ops', mass(2))).status, 202);
+      const third = await stack.send('ops', mass(3));
       assert.deepEqual([third.status, third.json.errcode], [429, 45009]);
       assert.equal(third.headers.get('retry-after'), '60');
     } finally {
@@ -51,10 +52,10 @@ describe('failing closed', () => {
   it('parking spends the caller\'s tokens, so an agent cannot flood the approval queue', async () => {
     const stack = await startStack({ limits: { perCaller: '2/min' } });
     try {
-      const mass = text('everyone', { mentioned_list: ['@all'] });
-      assert.equal((await stack.send('ops', mass)).status, 202);
-      assert.equal((await stack.send('ops', mass)).status, 202);
-      assert.equal((await stack.send('ops', mass)).status, 429);
+      const mass = (n: number) => text(`everyone ${n}`, { mentioned_list: ['@all'] });
+      assert.equal((await stack.send('ops', mass(1))).status, 202);
+      assert.equal((await stack.send('ops', mass(2))).status, 202);
+      assert.equal((await stack.send('ops', mass(3))).status, 429);
     } finally {
       await stack.close();
     }

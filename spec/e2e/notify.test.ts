@@ -127,7 +127,7 @@ describe('approval notifications in WeCom', () => {
   });
 
   it('a card that cannot be posted is audited and logged; the request is still parked and listed', async () => {
-    stack.sim.failNext(1, -1, '/cgi-bin/webhook/send');
+    stack.sim.failNext(3, -1, '/cgi-bin/webhook/send'); // -1 is retried twice
     const parked = await stack.send('ops', text('all hands', { mentioned_list: ['@all'] }));
     assert.equal(parked.status, 202);
     const id = parked.json.approval_id as string;

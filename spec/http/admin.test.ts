@@ -67,7 +67,7 @@ describe('admin API history and console pages', () => {
   it('lists pending by default and the history by status, robot and time, with paging', async () => {
     const alice = await stack.token('alice');
     const ids: string[] = [];
-    for (const who of ['ops', 'team', 'ops']) ids.push((await stack.send(who, text(`hi all ${who}`, { mentioned_list: ['@all'] }))).json.approval_id as string);
+    for (const [i, who] of ['ops', 'team', 'ops'].entries()) ids.push((await stack.send(who, text(`hi all ${i}`, { mentioned_list: ['@all'] }))).json.approval_id as string);
     await stack.admin('POST', `/approvals/${ids[0]}/reject`, alice, { comment: 'no' });
     const list = async (q: string) => ((await stack.admin('GET', `/approvals${q}`, alice)).json.approvals as Array<{ id: string; may_decide: boolean }>);
     assert.deepEqual((await list('')).map((a) => a.id).sort(), [ids[1], ids[2]].sort());

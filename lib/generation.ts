@@ -1,0 +1,60 @@
+import { isDeepStrictEqual } from 'node:util';
+import { loadConfigFile, resolveConfig, type FirewallConfigInput, type ResolvedConfig } from './config/load.js';
+import { PolicySet } from './policy/compile.js';
+import { Limits } from './limits/limiter.js';
+
+// What a reload replaces as one unit: the config, the policies compiled against it, the buckets and
+// who may use the admin API. Built whole (and so validated whole) before anything is swapped.
+
+export type FirewallOptions =
+  | { configFile: string; env?: NodeJS.ProcessEnv }
+  | { config: FirewallConfigInput; baseDir?: string; env?: NodeJS.ProcessEnv };
+
+export interface Generation {
+  config: ResolvedConfig;
+  policies: PolicySet;
+  limits: Limits;
+  /** Everyone who may use the admin API: the default approvers, every group member, every approver a rule names. */
+  everyone: Set<string>;
+}
+
+/**
+ * Reads the config and policies and compiles them; throws ConfigError / PolicyError naming file and
+ * line. The previous generation's buckets are kept when no limit changed, so a reload does not hand
+ * every agent a fresh quota.
+ */
+export function loadGeneration(options: FirewallOptions, previous?: Generation): Generation {
+  const config =
+    'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
+  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
+  const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
+  const limits = previous && isDeepStrictEqual(bucketsOf(previous.config), bucketsOf(config)) ? previous.limits : new Limits(config.limits, bucketsOf(config).targets);
+  return { config, policies, limits, everyone };
+}
+
+function bucketsOf(config: ResolvedConfig) {
+  return {
+    limits: config.limits,
+    targets: [
+      ...[...config.robots.values()].map((r) => ({ kind: 'robot' as const, name: r.alias, limit: r.limit })),
+      ...[...config.apps.values()].map((a) => ({ kind: 'app' as const, name: a.name, limit: a.limit })),
+    ],
+  };
+}
+
+/** Settings the running process was built around: a reload that changes one is refused. */
+export function restartOnlyChanges(running: ResolvedConfig, next: ResolvedConfig): string[] {
+  const fixed: Array<[string, (c: ResolvedConfig) => unknown]> = [
+    ['listen', (c) => c.listen],
+    ['upstream', (c) => c.upstream.href],
+    ['upstreamTimeout', (c) => c.upstreamTimeoutMs],
+    ['dataDir', (c) => c.dataDir],
+    ['admin', (c) => c.admin && { ...c.admin, jwks: c.admin.jwks && { ...c.admin.jwks, url: c.admin.jwks.url.href } }],
+    ['audit', (c) => c.audit],
+    ['dedupe', (c) => c.dedupe],
+    ['heartbeat', (c) => c.heartbeat],
+    ['reload', (c) => c.reload],
+    ['resilience', (c) => c.resilience],
+  ];
+  return fixed.filter(([, of]) => !isDeepStrictEqual(of(running), of(next))).map(([key]) => key);
+}
