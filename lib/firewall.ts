@@ -71,7 +71,12 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const log = createLogger(config.logLevel, redactor);
   const store = new SqliteApprovalStore(config.dataDir);
   const metrics = new Metrics({ pending: () => store.pendingCount(), auditHealthy: () => rawAudit.healthy() });
-  const rawAudit = createAuditLog({ ...config.audit, redactor, onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }) });
+  const rawAudit = createAuditLog({
+    ...config.audit,
+    redactor,
+    onError: (err) => log.error('audit log write failed: refusing every request until restart', { cause: String(err) }),
+    onWarning: (err) => log.warn('audit log warning', { cause: String(err) }),
+  });
   const audit = countedAudit(rawAudit, metrics);
   const agent = upstreamAgent(config.upstream);
   // Every call to WeCom goes through one guard: retries, the circuit breaker, 45009 cooldowns.

@@ -21,8 +21,10 @@ describe('dedupe', () => {
     assert.deepEqual([first.status, again.status, again.json.errcode], [200, 200, 0]);
     assert.equal(again.headers.get('x-firewall-duplicate-of'), first.headers.get('x-request-id'));
     assert.equal(sent('build 41 passed'), 1);
-    const audit = readFileSync(join(stack.dataDir, 'audit', 'audit.log'), 'utf8');
-    assert.ok(audit.split('\n').some((l) => l.includes('"duplicate"') && l.includes(again.headers.get('x-request-id')!)));
+    // Audit lines are written in batches, just after the answer: wait for this one.
+    const audited = () => readFileSync(join(stack.dataDir, 'audit', 'audit.log'), 'utf8').split('\n').some((l) => l.includes('"duplicate"') && l.includes(again.headers.get('x-request-id')!));
+    for (let i = 0; i < 100 && !audited(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(audited());
   });
 
   it('sends a repeat that arrives while the first is still on its way only once', async () => {
