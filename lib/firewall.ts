@@ -81,7 +81,12 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const agent = upstreamAgent(config.upstream);
   // Every call to WeCom goes through one guard: retries, the circuit breaker, 45009 cooldowns.
   const guard = new UpstreamGuard(config.upstream, config.resilience, new Cooldowns());
-  guard.on('circuit', (state) => metrics.setCircuit(config.upstream.origin, state));
+  guard.on('circuit', (state) => {
+    metrics.setCircuit(config.upstream.origin, state);
+    // An alert message could not get through an open circuit: the error log and the metric are the alert.
+    if (state === 'open') log.error('WeCom is failing: circuit open, requests are refused until a probe succeeds', { upstream: config.upstream.origin });
+    else if (state === 'closed') log.info('WeCom answers again: circuit closed', { upstream: config.upstream.origin });
+  });
   const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs, guard);
   const apps = new AppClient(config.upstream, agent, config.upstreamTimeoutMs, config.redactor, guard);
   const robotSend = (alias: string, path: string, body: Buffer, contentType: string, waitCooldownMs = 0) =>
