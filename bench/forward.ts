@@ -18,7 +18,11 @@ import { startSimulator } from '../lib/simulator/index.js';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const BODY = JSON.stringify({ msgtype: 'markdown', markdown: { content: `**deploy** finished on <font color="info">prod</font>: ${'变更说明 '.repeat(40)}` } });
+// Each request is a different message of the same size (a counter in it): the same bytes again would
+// be answered from the firewall's dedupe memory, which is not the forward path this measures.
+let sequence = 0;
+const body = () => JSON.stringify({ msgtype: 'markdown', markdown: { content: `**deploy ${String(sequence++).padStart(10, '0')}** finished on <font color="info">prod</font>: ${'变更说明 '.repeat(40)}` } });
+const request: autocannon.Request = { method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: body() }) };
 
 async function role(name: string, arg?: string): Promise<void> {
   if (name === 'sim') {
@@ -35,7 +39,7 @@ async function role(name: string, arg?: string): Promise<void> {
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
   const dataDir = mkdtempSync(join(tmpdir(), 'wf-bench-'));
   const key = process.env.BENCH_KEY!;
-  const fw = await serve({ config: { listen: '127.0.0.1:0', upstream, dataDir, robots: { bench: { key: '${env:BENCH_KEY}', limit: '1000000/s' } }, audit: { enabled: true }, logLevel: 'error' }, env: { BENCH_KEY: key } });
+  const fw = await serve({ config: { listen: '127.0.0.1:0', upstream, dataDir, robots: { bench: { key: '${env:BENCH_KEY}', limit: '1000000/s' } }, audit: { enabled: true }, dedupe: { enabled: process.env.BENCH_DEDUPE !== '0' }, logLevel: 'error' }, env: { BENCH_KEY: key } });
   process.on('SIGTERM', () => void fw.close().then(() => (rmSync(dataDir, { recursive: true, force: true }), process.exit(0))));
   process.stdout.write(`${JSON.stringify({ bare: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, firewall: fw.url })}\n`);
 }
@@ -49,7 +53,7 @@ function child(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ info: Rec
 }
 
 async function load(url: string): Promise<{ rps: number; p99: number; non2xx: number; errors: number }> {
-  const r = await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, connections: CONNECTIONS, duration: SECONDS });
+  const r = await autocannon({ url, requests: [request], connections: CONNECTIONS, duration: SECONDS });
   return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }
 
@@ -65,7 +69,7 @@ async function main(): Promise<void> {
   };
   const results: Record<string, Array<Awaited<ReturnType<typeof load>>>> = { 'http-proxy alone': [], 'wecom-firewall': [] };
   try {
-    for (const url of Object.values(targets)) await autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY, connections: CONNECTIONS, duration: 2 }); // warm up
+    for (const url of Object.values(targets)) await autocannon({ url, requests: [request], connections: CONNECTIONS, duration: 2 }); // warm up
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 ? Object.entries(targets) : Object.entries(targets).reverse();
       for (const [name, url] of order) {
@@ -83,7 +87,7 @@ async function main(): Promise<void> {
   if ([...bare, ...fw].some((r) => r.non2xx || r.errors)) throw new Error('some requests failed: the figures are not comparable');
   const ratio = median(fw.map((r) => r.rps)) / median(bare.map((r) => r.rps));
   process.stdout.write(
-    `\nmedian of ${ROUNDS} rounds × ${SECONDS}s, ${CONNECTIONS} connections, ${Buffer.byteLength(BODY)}-byte markdown message\n` +
+    `\nmedian of ${ROUNDS} rounds × ${SECONDS}s, ${CONNECTIONS} connections, ${Buffer.byteLength(body())}-byte markdown message\n` +
       `http-proxy alone  ${median(bare.map((r) => r.rps)).toFixed(0)} req/s  p99 ${median(bare.map((r) => r.p99))} ms\n` +
       `wecom-firewall    ${median(fw.map((r) => r.rps)).toFixed(0)} req/s  p99 ${median(fw.map((r) => r.p99))} ms\n` +
       `throughput ratio  ${ratio.toFixed(2)} (target ≥ 0.80)\n`,

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 // Repeated requests. An agent that timed out, or a plugin that retries on its own, sends the same
@@ -42,8 +41,9 @@ export class Dedupe {
   }
 
   static key(p: DedupeKeyParts): string {
-    const what = p.idempotencyKey === undefined ? `digest\0${p.sha256}` : `key\0${p.idempotencyKey}`;
-    return createHash('sha256').update(`${p.caller}\0${p.route}\0${p.target}\0${what}`).digest('base64url');
+    // Names and the caller are config-bounded; the digest or the (≤ 255-character) key bounds the rest.
+    const what = p.idempotencyKey === undefined ? `d\0${p.sha256}` : `k\0${p.idempotencyKey}`;
+    return `${p.caller}\0${p.route}\0${p.target}\0${what}`;
   }
 
   /**

@@ -19,6 +19,7 @@ export async function deduplicated(ctx: RequestContext, bytes: Buffer, target: s
     throw new FirewallError('INVALID_PAYLOAD', 'Idempotency-Key must be 1 to 255 visible ASCII characters, given once');
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
+  record.what.sha256 = sha256; // judge() reuses it
   const key = Dedupe.key({ idempotencyKey: header, caller: ctx.caller, route: ctx.routed.route, target, sha256 });
   const outcome = await dedupe.run(key, sha256, async () => {
     const written = capture(res);

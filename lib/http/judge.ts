@@ -15,7 +15,7 @@ export async function judge(ctx: RequestContext, request: PolicyRequest, target:
   const { record, deps } = ctx;
   record.what.msgtype = request.msgtype;
   record.what.size = body.bytes.length;
-  record.what.sha256 = createHash('sha256').update(body.bytes).digest('hex');
+  record.what.sha256 ??= createHash('sha256').update(body.bytes).digest('hex');
   const decision = decide(deps, request);
   record.why = { rule: decision.rule, pack: decision.pack, reason: decision.reason };
   if (decision.action === 'reject') {
