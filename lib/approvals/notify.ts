@@ -48,15 +48,19 @@ export function notificationCard({ record, links, consoleUrl, redact, now = new 
     shown++;
   }
   if (shown < links.length) review += `${shown ? ' · ' : ''}${links.length - shown} more in the [console](${consoleUrl})`;
-  if (!links.length) review = `Review in the [console](${consoleUrl})`;
+  if (!links.length) review = `Review in the [console](${consoleUrl}approvals/${encodeURIComponent(record.id)})${record.required > 1 ? `: sign in there; it needs ${record.required} different approvers` : ''}`;
   const card = head + review + foot;
   // The head is bounded (rule, reason and preview are short), but never post past WeCom's cap.
   return fits(card) ? card : Buffer.from(card).subarray(0, MAX_BYTES).toString('utf8').replace(/\uFFFD+$/, '');
 }
 
-/** Builds the links and the card for one parked record. */
+/**
+ * Builds the links and the card for one parked record. Personal links only when one approval
+ * decides: every reader of the card holds every link in it, so with `required` > 1 one reader could
+ * cast all the votes. Those records get the console link only, where each approver signs in.
+ */
 export async function cardFor(record: Approval, links: ApprovalLinks, consoleUrl: string, redact: (s: string) => string): Promise<string> {
-  const subs = record.approvers.filter((sub) => sub !== record.caller);
+  const subs = record.required > 1 ? [] : record.approvers.filter((sub) => sub !== record.caller);
   const issued = await Promise.all(subs.map(async (sub) => ({ sub, url: await links.issue(record.id, sub, record.expiresAt) })));
   return notificationCard({ record, links: issued, consoleUrl, redact });
 }

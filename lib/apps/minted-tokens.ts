@@ -22,7 +22,7 @@ interface Claims {
 }
 
 export class MintedTokens {
-  private readonly current = new Map<string, { token: string; expiresAt: number }>();
+  private readonly current = new Map<string, { token: string; expiresAt: number; fingerprint: string }>();
 
   constructor(
     private readonly key: Buffer,
@@ -34,11 +34,13 @@ export class MintedTokens {
 
   issue(app: App): { token: string; expiresIn: number } {
     const held = this.current.get(app.name);
-    if (held && held.expiresAt > this.now() + 1000) return { token: held.token, expiresIn: Math.floor((held.expiresAt - this.now()) / 1000) };
-    const claims: Claims = { a: app.name, e: this.now() + this.ttlMs, c: this.fingerprint(app), n: randomBytes(16).toString('base64url') };
+    const fingerprint = this.fingerprint(app);
+    // A held token minted before the client secret rotated (a reload) would be refused at lookup.
+    if (held && held.fingerprint === fingerprint && held.expiresAt > this.now() + 1000) return { token: held.token, expiresIn: Math.floor((held.expiresAt - this.now()) / 1000) };
+    const claims: Claims = { a: app.name, e: this.now() + this.ttlMs, c: fingerprint, n: randomBytes(16).toString('base64url') };
     const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const token = `${PREFIX}.${body}.${this.sign(body)}`;
-    this.current.set(app.name, { token, expiresAt: claims.e });
+    this.current.set(app.name, { token, expiresAt: claims.e, fingerprint });
     return { token, expiresIn: Math.floor(this.ttlMs / 1000) };
   }
 

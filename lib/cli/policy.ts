@@ -20,7 +20,7 @@ export function policyCommand(args: string[], out: (s: string) => void): number 
   const [verb] = positionals;
   if (verb !== 'history' && verb !== 'rollback') throw new UsageError('policy needs history or rollback');
   if (!values.config) throw new UsageError(`policy ${verb} needs --config FILE`);
-  const { dataDir } = configPaths(values.config);
+  const { dataDir, policies } = configPaths(values.config);
   const sets = listSets(dataDir);
   if (verb === 'history') {
     if (!sets.length) out(`no saved policy sets in ${dataDir}\n`);
@@ -33,7 +33,7 @@ export function policyCommand(args: string[], out: (s: string) => void): number 
     return 1;
   }
   try {
-    const { written, setAside } = restoreSet(dataDir, id);
+    const { written, setAside } = restoreSet(dataDir, id, policies);
     out(`restored policy set ${id}: ${written.length} file(s) written${setAside.length ? `, ${setAside.length} set aside (${setAside.join(', ')})` : ''}\n`);
     for (const f of written) out(`  wrote ${f}\n`);
     out('the running firewall reloads on the file change (reload.watch) or on SIGHUP\n');

@@ -22,6 +22,8 @@ export interface DedupeKeyParts {
   idempotencyKey?: string;
   caller: string;
   route: string;
+  /** The upstream path: one route (app.admin, app.other) covers many endpoints. */
+  path: string;
   /** robot alias or app name */
   target: string;
   sha256: string;
@@ -43,7 +45,7 @@ export class Dedupe {
   static key(p: DedupeKeyParts): string {
     // Names and the caller are config-bounded; the digest or the (≤ 255-character) key bounds the rest.
     const what = p.idempotencyKey === undefined ? `d\0${p.sha256}` : `k\0${p.idempotencyKey}`;
-    return `${p.caller}\0${p.route}\0${p.target}\0${what}`;
+    return `${p.caller}\0${p.route}\0${p.path}\0${p.target}\0${what}`;
   }
 
   /**

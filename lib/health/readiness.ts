@@ -48,13 +48,22 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<Readiness> {
     return probing;
   };
 
-  return async () => {
-    let store: Readiness['checks']['store'];
+  // The store probe is a durable write: on an unauthenticated path, at most one per cacheMs.
+  let storeChecked: { at: number; ok: boolean } | undefined;
+  const storeWritable = () => {
+    if (storeChecked && Date.now() - storeChecked.at < cacheMs) return storeChecked.ok;
+    let ok: boolean;
     try {
-      store = deps.storeWritable() ? 'ok' : 'failed';
+      ok = deps.storeWritable();
     } catch {
-      store = 'failed';
+      ok = false;
     }
+    storeChecked = { at: Date.now(), ok };
+    return ok;
+  };
+
+  return async () => {
+    const store: Readiness['checks']['store'] = storeWritable() ? 'ok' : 'failed';
     const upstream = deps.circuitOpen?.() ? 'circuit open' : (await upstreamReachable()) ? 'ok' : 'unreachable';
     return { ready: store === 'ok' && upstream === 'ok', checks: { store, upstream } };
   };

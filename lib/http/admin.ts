@@ -121,7 +121,13 @@ const STATUSES = new Set<string>(['pending', 'approved', 'sending', 'sent', 'fai
 function linkMayUse(req: Request, approvalId: string): boolean {
   if (req.method === 'GET' && req.path === '/me') return true;
   const m = /^\/approvals\/([^/]+)(\/approve|\/reject)?$/.exec(req.path);
-  return !!m && decodeURIComponent(m[1]!) === approvalId && (m[2] ? req.method === 'POST' : req.method === 'GET');
+  let id: string;
+  try {
+    id = m ? decodeURIComponent(m[1]!) : '';
+  } catch {
+    return false; // a malformed %-escape names no approval
+  }
+  return !!m && id === approvalId && (m[2] ? req.method === 'POST' : req.method === 'GET');
 }
 
 /** GET /approvals's query: status (default pending, or all), exact filters, time bounds, paging. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FirewallError } from '../errors.js';
+import { ERRORS, FirewallError } from '../errors.js';
 import { Dedupe, type RememberedAnswer } from '../dedupe/dedupe.js';
 import type { RequestContext } from './context.js';
 
@@ -20,12 +20,22 @@ export async function deduplicated(ctx: RequestContext, bytes: Buffer, target: s
   }
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   record.what.sha256 = sha256; // judge() reuses it
-  const key = Dedupe.key({ idempotencyKey: header, caller: ctx.caller, route: ctx.routed.route, target, sha256 });
+  const key = Dedupe.key({ idempotencyKey: header, caller: ctx.caller, route: ctx.routed.route, path: ctx.routed.path, target, sha256 });
+  let failed: unknown;
   const outcome = await dedupe.run(key, sha256, async () => {
     const written = capture(res);
-    await handle();
+    try {
+      await handle();
+    } catch (err) {
+      // With an Idempotency-Key the agent says "this is one message": if WeCom may have it already
+      // (a timeout or a broken connection after sending), a retry must not send it again. It gets
+      // the same 9900017 answer, so it can check the group instead of posting twice.
+      failed = err;
+      return header !== undefined ? ambiguous(ctx, err, sha256) : undefined;
+    }
     return rememberable(ctx, written(), sha256);
   });
+  if (failed !== undefined) throw failed;
   if (outcome.kind === 'first') return;
   if (outcome.kind === 'conflict') throw new FirewallError('IDEMPOTENCY_KEY_REUSED', `first used by request ${outcome.answer.requestId}`);
   const { answer } = outcome;
@@ -48,6 +58,12 @@ function capture(res: RequestContext['res']): () => Buffer | undefined {
     return end(...args);
   }) as typeof res.end;
   return () => body;
+}
+
+function ambiguous(ctx: RequestContext, err: unknown, sha256: string): RememberedAnswer | undefined {
+  if (!(err instanceof FirewallError) || err.errcode !== ERRORS.UPSTREAM_TIMEOUT.errcode) return undefined;
+  const body = Buffer.from(JSON.stringify({ errcode: err.errcode, errmsg: err.message, request_id: ctx.requestId }));
+  return { status: err.status, contentType: 'application/json; charset=utf-8', body, requestId: ctx.requestId, sha256 };
 }
 
 /** Parked, or WeCom took it (HTTP 200, errcode 0): a repeat must not do it again. Anything else may be retried. */

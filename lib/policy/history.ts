@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { policyFiles } from './compile.js';
 
 // The last N policy sets that loaded cleanly, under <dataDir>/policy-history/<id>/: a copy of each
@@ -38,13 +38,20 @@ export function setDigest(sources: Array<{ file: string; text: string }>): strin
   return h.digest('hex');
 }
 
+/** Saved sets, newest first. A set whose manifest does not parse or names another id is skipped. */
 export function listSets(dataDir: string): SavedSet[] {
   const dir = historyDir(dataDir);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => existsSync(join(dir, name, 'manifest.json')))
-    .map((name) => JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as SavedSet)
-    .sort((a, b) => (a.id < b.id ? 1 : -1));
+  const sets: SavedSet[] = [];
+  for (const name of readdirSync(dir)) {
+    try {
+      const set = JSON.parse(readFileSync(join(dir, name, 'manifest.json'), 'utf8')) as SavedSet;
+      if (set.id === name && Array.isArray(set.files) && Array.isArray(set.paths)) sets.push(set);
+    } catch {
+      /* not a set (a temporary directory, or a damaged one): never listed, never restored */
+    }
+  }
+  return sets.sort((a, b) => (a.id < b.id ? 1 : -1));
 }
 
 /** Saves a set that just loaded; returns its id, or undefined when it equals the newest saved set. */
@@ -71,11 +78,28 @@ export function saveSet(dataDir: string, paths: string[], sources: Array<{ file:
 /**
  * Writes a saved set back over its files. A policy file that is in a configured directory now but
  * was not in the set is renamed to `<name>.rolled-back-<time>` (no longer read, not deleted).
- * Returns what changed.
+ * The manifest is not trusted (anyone who can write dataDir can edit it): every path it names must
+ * be one of `allowed` (the config's policies: files, or directories whose direct *.yaml children
+ * are policy files), every copy must be a plain file name in the set's directory, and every copy is
+ * checked against its digest before anything is changed. Returns what changed.
  */
-export function restoreSet(dataDir: string, id: string, now = new Date()): { written: string[]; setAside: string[] } {
+export function restoreSet(dataDir: string, id: string, allowed: string[], now = new Date()): { written: string[]; setAside: string[] } {
   const set = listSets(dataDir).find((s) => s.id === id);
   if (!set) throw new Error(`no saved policy set "${id}" in ${historyDir(dataDir)}`);
+  const roots = allowed.map((p) => resolve(p));
+  const isAllowed = (p: string) => {
+    const abs = resolve(p);
+    return roots.some((root) => abs === root || (dirname(abs) === root && /\.ya?ml$/.test(abs)));
+  };
+  const outside = [...set.paths.filter((p) => !roots.includes(resolve(p))), ...set.files.map((f) => f.path).filter((p) => !isAllowed(p))];
+  if (outside.length) throw new Error(`set ${id} names paths outside the configured policies (${outside.join(', ')}); not restored`);
+  const texts = new Map<string, string>();
+  for (const f of set.files) {
+    if (f.copy !== basename(f.copy) || f.copy.startsWith('.')) throw new Error(`set ${id} names a copy outside its directory (${f.copy}); not restored`);
+    const text = readFileSync(join(historyDir(dataDir), set.id, f.copy), 'utf8');
+    if (createHash('sha256').update(text).digest('hex') !== f.sha256) throw new Error(`saved copy ${f.copy} of set ${id} does not match its digest; not restored`);
+    texts.set(f.path, text);
+  }
   const keepPaths = new Set(set.files.map((f) => f.path));
   const setAside: string[] = [];
   for (const p of set.paths) {
@@ -95,8 +119,7 @@ export function restoreSet(dataDir: string, id: string, now = new Date()): { wri
   }
   const written: string[] = [];
   for (const f of set.files) {
-    const text = readFileSync(join(historyDir(dataDir), set.id, f.copy), 'utf8');
-    if (createHash('sha256').update(text).digest('hex') !== f.sha256) throw new Error(`saved copy ${f.copy} of set ${id} does not match its digest; not restored`);
+    const text = texts.get(f.path)!;
     if (existsSync(f.path) && readFileSync(f.path, 'utf8') === text) continue;
     mkdirSync(dirname(f.path), { recursive: true });
     const tmp = `${f.path}.restoring`;

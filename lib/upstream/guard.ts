@@ -117,6 +117,15 @@ class UnwellAnswer {
   constructor(readonly answer: UpstreamAnswer) {}
 }
 
+/**
+ * The half-open probe ended without an answer for another reason (the agent went away): cockatiel
+ * would count that as a success and close the circuit on no evidence, so it counts as a failure.
+ * Unwrapped to the original error outside the breaker.
+ */
+class ProbeAborted {
+  constructor(readonly cause: unknown) {}
+}
+
 type Verdict = 'final' | 'retry' | 'retry-unwell' | 'unwell-final' | 'bad';
 
 /** What one answer means (see the table at the top). */
@@ -152,7 +161,7 @@ export class UpstreamGuard extends EventEmitter<GuardEvents> {
   ) {
     super();
     this.breaker = circuitBreaker(
-      handleWhen((err) => err instanceof UpstreamFailure || err instanceof UnwellAnswer),
+      handleWhen((err) => err instanceof UpstreamFailure || err instanceof UnwellAnswer || err instanceof ProbeAborted),
       { breaker: new ConsecutiveBreaker(settings.breaker.failures), halfOpenAfter: settings.breaker.halfOpenAfterMs },
     );
     this.breaker.onBreak(() => (this.openedAt = Date.now()));
@@ -186,7 +195,15 @@ export class UpstreamGuard extends EventEmitter<GuardEvents> {
     const { retries, baseDelayMs, maxDelayMs, budgetMs } = this.settings;
     const started = Date.now();
     // The breaker sees unwell answers as failures (thrown inside it only); the rest as successes.
-    const run = () => attempt().then((a) => (UNWELL.has(verdictOf(a, expectJson)) ? Promise.reject(new UnwellAnswer(a)) : a));
+    const run = () => {
+      // cockatiel runs the probe before it records the half-open state: any state but closed here
+      // means this attempt is the probe.
+      const probing = this.breaker.state !== CircuitState.Closed;
+      return attempt().then(
+        (a) => (UNWELL.has(verdictOf(a, expectJson)) ? Promise.reject(new UnwellAnswer(a)) : a),
+        (err: unknown) => Promise.reject(probing && !(err instanceof UpstreamFailure) ? new ProbeAborted(err) : err),
+      );
+    };
     for (let n = 1; ; n++) {
       // Half-open: one probe is on its way; cockatiel would queue the rest behind it (up to
       // upstreamTimeout), but an agent is better served by an immediate, clear refusal.
@@ -197,6 +214,7 @@ export class UpstreamGuard extends EventEmitter<GuardEvents> {
         answer = await this.breaker.execute(run);
       } catch (err) {
         if (isBrokenCircuitError(err)) throw this.refuseOpen(n - 1);
+        if (err instanceof ProbeAborted) throw err.cause;
         if (err instanceof UnwellAnswer) answer = err.answer as A;
         else if (err instanceof UpstreamFailure) failure = err;
         else throw err;

@@ -23,6 +23,19 @@ describe('MintedTokens', () => {
     assert.deepEqual(tokens.lookup(first.token), { app: a });
   });
 
+  it('mints a new token when the client secret rotated (regression: a reload left gettoken handing out a refused token)', () => {
+    const before = app('helpdesk', 'old-secret');
+    const after = app('helpdesk', 'new-secret');
+    const apps = new Map([[before.name, before]]);
+    const tokens = new MintedTokens(randomBytes(32), apps);
+    const old = tokens.issue(before);
+    apps.set(after.name, after); // what a reload does
+    const fresh = tokens.issue(after);
+    assert.notEqual(fresh.token, old.token);
+    assert.deepEqual(tokens.lookup(fresh.token), { app: after });
+    assert.deepEqual(tokens.lookup(old.token), { error: 'invalid' });
+  });
+
   it('binds a token to its app and tells expired from unknown or forged', () => {
     let now = 0;
     const [one, two] = [app('one'), app('two')];

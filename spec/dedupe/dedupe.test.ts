@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Dedupe, type RememberedAnswer } from '../../lib/dedupe/dedupe.js';
 
 const answer = (sha256 = 'd1', requestId = 'r1'): RememberedAnswer => ({ status: 200, contentType: 'application/json', body: Buffer.from('{"errcode":0}'), requestId, sha256 });
-const key = (over: Partial<Parameters<typeof Dedupe.key>[0]> = {}) => Dedupe.key({ caller: '10.0.0.1', route: 'webhook.send', target: 'ops', sha256: 'd1', ...over });
+const key = (over: Partial<Parameters<typeof Dedupe.key>[0]> = {}) => Dedupe.key({ caller: '10.0.0.1', route: 'webhook.send', path: '/cgi-bin/webhook/send', target: 'ops', sha256: 'd1', ...over });
 
 describe('Dedupe', () => {
   it('answers a repeat within the window with the first answer, without handling it again', async () => {
@@ -17,9 +17,9 @@ describe('Dedupe', () => {
     assert.equal(handled, 1);
   });
 
-  it('tells callers, routes, targets and payloads apart; an Idempotency-Key replaces the digest', () => {
-    const keys = new Set([key(), key({ caller: '10.0.0.2' }), key({ route: 'upload_media' }), key({ target: 'team' }), key({ sha256: 'd2' }), key({ idempotencyKey: 'k1' }), key({ idempotencyKey: 'k1', sha256: 'd2' })]);
-    assert.equal(keys.size, 6, 'the same Idempotency-Key with another payload is the same key');
+  it('tells callers, routes, paths, targets and payloads apart; an Idempotency-Key replaces the digest', () => {
+    const keys = new Set([key(), key({ caller: '10.0.0.2' }), key({ route: 'upload_media' }), key({ path: '/cgi-bin/tag/deltagusers' }), key({ target: 'team' }), key({ sha256: 'd2' }), key({ idempotencyKey: 'k1' }), key({ idempotencyKey: 'k1', sha256: 'd2' })]);
+    assert.equal(keys.size, 7, 'the same Idempotency-Key with another payload is the same key');
   });
 
   it('reports a reused Idempotency-Key with another payload as a conflict', async () => {

@@ -114,6 +114,18 @@ describe('approvals console (real browser)', () => {
   }
 
   /** The approvers' links from the card the firewall posted for `id`, rebased onto the admin listener. */
+  async function cardText(id: string): Promise<string> {
+    for (let i = 0; i < 200; i++) {
+      const card = stack.sim
+        .delivered(stack.keys.approvers)
+        .map((m) => (m.body as { markdown?: { content?: string } }).markdown?.content ?? '')
+        .find((c) => c.includes(id));
+      if (card) return card;
+      await sleep(25);
+    }
+    throw new Error(`no notification card for ${id}`);
+  }
+
   async function linksFor(id: string): Promise<Map<string, string>> {
     for (let i = 0; i < 200; i++) {
       const card = stack.sim
@@ -368,14 +380,20 @@ describe('approvals console (real browser)', () => {
 
   it('opens a notification link without deciding, decides once with it, and refuses the used link', async () => {
     const tag = randomUUID().slice(0, 8);
-    const id = await park('team', text(`two: rotate the staging database password ${tag}`));
+    const id = await park('team', text(`rotate the staging database password ${tag}`));
     const other = await park('team', text(`something else ${tag}`));
+    const twoOf = await park('team', text(`two: needs two approvers ${tag}`));
     const links = await linksFor(id);
     const alice = links.get('alice')!;
     const bob = links.get('bob')!;
     assert.ok(alice && bob, `links for alice and bob: ${[...links.keys()].join(', ')}`);
     const aliceToken = new URL(alice).hash.slice('#t='.length);
     const bobToken = new URL(bob).hash.slice('#t='.length);
+    // Regression (card links let one reader cast every vote): a record needing two approvals gets
+    // no personal links, only the console, where each approver signs in.
+    const twoCard = await cardText(twoOf);
+    assert.ok(!twoCard.includes('#t='), 'no personal links on a two-approver card');
+    assert.ok(twoCard.includes(`/console/approvals/${twoOf})`));
 
     // Fetching the link (as a link-preview bot would) gets the static page and decides nothing.
     const fetched = await fetch(alice);
@@ -401,9 +419,10 @@ describe('approvals console (real browser)', () => {
 
     await page.fill('#comment', 'ok from alice');
     await page.click('#approve');
-    await page.waitForSelector('#decision-result[data-status="pending"]');
-    assert.equal(await page.locator('#approval-count').textContent(), '1 of 2');
-    assert.equal(deliveredWith(stack.keys.team!, tag).length, 0, 'one of two approvals sends nothing');
+    await page.waitForSelector('#status-badge[data-status="sent"]');
+    assert.equal(deliveredWith(stack.keys.team!, tag).length, 1, 'sent exactly once');
+    const done = await record(id);
+    assert.deepEqual(done.decisions.map((d) => [d.who, d.verdict, d.comment ?? null]), [['alice', 'approve', 'ok from alice']]);
 
     // The same link again: it still reads, but cannot decide.
     const again = await answerOf(await fetch(`${admin}/approvals/${id}/approve`, { method: 'POST', headers: { authorization: `Bearer ${aliceToken}`, 'content-type': 'application/json' }, body: '{}' }));
@@ -411,24 +430,18 @@ describe('approvals console (real browser)', () => {
     const page2 = await newPage();
     await page2.goto(alice);
     await page2.waitForSelector('#decide-off');
-    assert.equal(await page2.locator('#approve').count(), 0, 'no buttons for a vote already cast');
+    assert.equal(await page2.locator('#approve').count(), 0, 'no buttons once decided');
     // A link only opens its own approval: the queue needs a sign-in.
     await page2.click('#nav-queue');
     await page2.waitForSelector('#sign-in-form');
     await page2.context().close();
 
-    // Bob's link completes it, in a tab of its own: sent once.
+    // Bob's link on the decided record: no second send.
+    const late = await stack.admin('POST', `/approvals/${id}/approve`, bobToken, {});
+    assert.deepEqual([late.status, late.json.errcode], [409, 9900013]);
+    assert.equal(deliveredWith(stack.keys.team!, tag).length, 1, 'still sent exactly once');
     await page.context().close();
     page = await newPage();
-    await page.goto(bob);
-    await page.waitForSelector('#identity-link[data-sub="bob"]');
-    await page.click('#approve');
-    await page.waitForSelector('#status-badge[data-status="sent"]');
-    assert.equal(deliveredWith(stack.keys.team!, tag).length, 1, 'sent exactly once');
-    const done = await record(id);
-    assert.deepEqual(done.decisions.map((d) => [d.who, d.verdict, d.comment ?? null]), [['alice', 'approve', 'ok from alice'], ['bob', 'approve', null]]);
-    const late = await stack.admin('POST', `/approvals/${id}/approve`, bobToken, {});
-    assert.deepEqual([late.status, late.json.errcode], [401, 9900010]);
 
     // A forged or expired link: the refusal is shown with its errcode, and a sign-in form instead.
     await page.goto(`${admin}/console/approvals/${id}#t=eyJhbGciOiJIUzI1NiIsInR5cCI6IndmLWFwcHJvdmFsLWxpbmsifQ.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJl`);

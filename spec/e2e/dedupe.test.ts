@@ -71,6 +71,37 @@ describe('dedupe', () => {
   });
 });
 
+describe('dedupe regressions', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ upstreamTimeout: '300ms' }, { ratePerMinute: 0 });
+  });
+  after(() => stack.close());
+
+  it('keeps two app endpoints with the same body apart (regression: the key used the route, not the path)', async () => {
+    const token = ((await (await fetch(`${stack.server.url}/cgi-bin/gettoken?${new URLSearchParams({ corpid: stack.app.corpId, corpsecret: stack.app.clientSecret })}`)).json()) as { access_token: string }).access_token;
+    const call = (path: string) =>
+      fetch(`${stack.server.url}${path}?access_token=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tagid: 1, userlist: ['zhangsan'] }) });
+    const add = await call('/cgi-bin/tag/addtagusers');
+    const del = await call('/cgi-bin/tag/deltagusers');
+    assert.equal(del.headers.get('x-firewall-duplicate-of'), null);
+    assert.equal(add.status, del.status);
+    if (add.status === 202) assert.notEqual(((await add.json()) as { approval_id: string }).approval_id, ((await del.json()) as { approval_id: string }).approval_id);
+  });
+
+  it('answers a keyed retry of a message WeCom may already have with the same 9900017, and does not send it again', async () => {
+    stack.sim.faultNext(1, { kind: 'stall' }, '/cgi-bin/webhook/send');
+    const before = stack.sim.requestCount('/cgi-bin/webhook/send');
+    const h = { headers: { 'idempotency-key': 'deploy-77' } };
+    const first = await stack.send('ops', text('deploy 77 done'), h);
+    assert.deepEqual([first.status, first.json.errcode], [504, 9900017]);
+    const retry = await stack.send('ops', text('deploy 77 done'), h);
+    assert.deepEqual([retry.status, retry.json.errcode], [504, 9900017]);
+    assert.equal(retry.headers.get('x-firewall-duplicate-of'), first.headers.get('x-request-id'));
+    assert.equal(stack.sim.requestCount('/cgi-bin/webhook/send') - before, 1, 'the retry never reached WeCom');
+  });
+});
+
 describe('dedupe switched off', () => {
   it('sends every request', async () => {
     const stack = await startStack({ dedupe: { enabled: false } }, { ratePerMinute: 0 });

@@ -183,6 +183,16 @@ describe('UpstreamGuard: circuit breaker', () => {
     assert.equal(guard.circuit, 'open');
   });
 
+  it('keeps the circuit open when the probe\'s agent went away (regression: an aborted probe counted as a success)', async () => {
+    const guard = new UpstreamGuard(UPSTREAM, settings({ retries: 0, breaker: { failures: 1, halfOpenAfterMs: 50 } }), new Cooldowns());
+    await guard.call({}, script(json(-1)).attempt);
+    assert.equal(guard.circuit, 'open');
+    await sleep(70);
+    const gone = new Error('the agent disconnected');
+    await assert.rejects(guard.call({}, async () => Promise.reject(gone)), (err) => err === gone, 'the original error comes out');
+    assert.equal(guard.circuit, 'open');
+  });
+
   it('stops retrying once its own failures opened the circuit', async () => {
     const guard = new UpstreamGuard(UPSTREAM, settings({ retries: 3, breaker: { failures: 2, halfOpenAfterMs: 1000 } }), new Cooldowns());
     const s = script(refused());
