@@ -59,6 +59,10 @@ export const ERRORS = {
   // operations
   NOT_READY: { status: 503, errcode: 9900019, message: 'not ready' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, errcode: 9900020, message: 'Idempotency-Key already used for another message' },
+  // who is calling (lib/callers/): refused before anything else is done with the request. One code
+  // for every way of not being a caller, so an outsider learns nothing about which part failed.
+  UNKNOWN_CALLER: { status: 403, errcode: 9900021, message: 'not a known caller' },
+  CALLER_TOKEN_IN_QUERY: { status: 403, errcode: 9900022, message: 'caller token in the query string; send it as the X-Firewall-Token header or a /t/<token>/ path prefix' },
 } as const satisfies Record<string, { status: number; errcode: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

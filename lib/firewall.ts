@@ -178,6 +178,9 @@ export function createFirewall(options: FirewallOptions): Firewall {
     dedupe: config.dedupe.enabled ? new Dedupe(config.dedupe) : undefined,
   };
   const handle = createProxyHandler(handlerDeps);
+  if (config.admin?.allowPublic) {
+    log.warn('admin.allowPublic: the approvals console and API may be bound beyond loopback; only bearer tokens guard them', { listen: `${config.admin.listen.host}:${config.admin.listen.port}`, tls: config.admin.tls ? 'on' : 'off: tokens and pending messages cross the network in clear' });
+  }
   const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin, links), redactor, log, metrics }) : undefined;
   const heartbeat = config.heartbeat && startHeartbeat(config.heartbeat);
   function startHeartbeat(hb: NonNullable<ResolvedConfig['heartbeat']>): Heartbeat {

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { loadConfigFile, resolveConfig, type FirewallConfigInput, type ResolvedConfig } from './config/load.js';
-import { PolicySet } from './policy/compile.js';
+import { PolicyError, PolicySet } from './policy/compile.js';
+import { suggest } from './yaml-source.js';
 import { Limits } from './limits/limiter.js';
 
 // What a reload replaces as one unit: the config, the policies compiled against it, the buckets and
@@ -27,9 +28,28 @@ export function loadGeneration(options: FirewallOptions, previous?: Generation):
   const config =
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
   const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
+  checkCallerNames(config, policies);
   const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
   const limits = previous && isDeepStrictEqual(bucketsOf(previous.config), bucketsOf(config)) ? previous.limits : new Limits(config.limits, bucketsOf(config).targets);
   return { config, policies, limits, everyone };
+}
+
+/**
+ * With `callers:` configured, a caller is its name: a rule's match.callers naming anyone else (an
+ * address, a typo) would never match. Without callers, callers are loopback addresses, matched as such.
+ */
+function checkCallerNames(config: ResolvedConfig, policies: PolicySet): void {
+  const names = config.callers.names;
+  if (!names.length) return;
+  const problems: string[] = [];
+  for (const rule of policies.rules) {
+    for (const name of rule.callers ?? []) {
+      if (names.includes(name)) continue;
+      const guess = suggest(name, names);
+      problems.push(`${rule.file}: rule ${rule.name}: match.callers: unknown caller "${name}"${guess ? `; did you mean "${guess}"?` : ''} (callers: ${names.join(', ')})`);
+    }
+  }
+  if (problems.length) throw new PolicyError(problems);
 }
 
 function bucketsOf(config: ResolvedConfig) {
@@ -49,12 +69,19 @@ export function restartOnlyChanges(running: ResolvedConfig, next: ResolvedConfig
     ['upstream', (c) => c.upstream.href],
     ['upstreamTimeout', (c) => c.upstreamTimeoutMs],
     ['dataDir', (c) => c.dataDir],
-    ['admin', (c) => c.admin && { ...c.admin, jwks: c.admin.jwks && { ...c.admin.jwks, url: c.admin.jwks.url.href } }],
+    // TLS files are read at start: a listener keeps the certificate it started with (compared by path,
+    // so a renewed certificate does not block reloads; it is taken up at the next restart).
+    ['admin', (c) => c.admin && { ...c.admin, jwks: c.admin.jwks && { ...c.admin.jwks, url: c.admin.jwks.url.href }, tls: tlsPaths(c.admin.tls) }],
+    ['tls', (c) => tlsPaths(c.tls)],
+    ['server', (c) => c.server],
     ['audit', (c) => c.audit],
     ['dedupe', (c) => c.dedupe],
     ['heartbeat', (c) => c.heartbeat],
     ['reload', (c) => c.reload],
     ['resilience', (c) => c.resilience],
   ];
+  // callers and trustedProxies are not here: they are plain data read per request, so a reload applies them.
   return fixed.filter(([, of]) => !isDeepStrictEqual(of(running), of(next))).map(([key]) => key);
 }
+
+const tlsPaths = (t: ResolvedConfig['tls']) => t && { cert: t.certFile, key: t.keyFile };

@@ -57,11 +57,12 @@ export const HELPDESK = {
  * Simulator + real firewall server on ephemeral ports: robots "ops" and "team" (plus any in
  * `config.robots`) and the self-built app "helpdesk".
  */
-export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}): Promise<Stack> {
+export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}, extra: { env?: NodeJS.ProcessEnv } = {}): Promise<Stack> {
   const aliases = ['ops', 'team', ...Object.keys(config.robots ?? {})];
   const keys: Record<string, string> = Object.fromEntries(aliases.map((a) => [a, randomUUID()]));
   const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET, HELPDESK_REAL: HELPDESK.corpSecret, HELPDESK_CLIENT: HELPDESK.clientSecret };
   for (const a of aliases) env[`KEY_${a.replace(/\W/g, '_').toUpperCase()}`] = keys[a];
+  Object.assign(env, extra.env); // e.g. caller tokens referenced as ${env:NAME}
   const sim = await startSimulator({
     keys: Object.values(keys),
     apps: [{ corpId: HELPDESK.corpId, corpSecret: HELPDESK.corpSecret, agentId: HELPDESK.agentId, users: HELPDESK.users }],

@@ -17,7 +17,11 @@ export interface AuditRecord {
   /** The caller's identity. For approval events: the approver. */
   who: string;
   what: { route?: string; robot?: string; msgtype?: string; size?: number; sha256?: string; approval_id?: string };
-  why?: { rule?: string; pack?: string; reason?: string };
+  /**
+   * monitor: rules in `mode: monitor` that applied to this request, and what each would have
+   * decided (not enforced). Only on the request's own record, and only when one applied.
+   */
+  why?: { rule?: string; pack?: string; reason?: string; monitor?: Array<{ rule: string; would: 'allow' | 'reject' | 'approve' }> };
   errcode?: number;
   upstream_errcode?: number;
   upstream_status?: number;

@@ -1,10 +1,14 @@
 import { isAbsolute, dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { Ajv, type ErrorObject } from 'ajv';
 import { configSchema } from './schema.js';
 import { Redactor, resolveSecret } from './secrets.js';
 import { parseDuration, parseRate, parseSize, type Rate } from './units.js';
 import { readYaml, suggest } from '../yaml-source.js';
 import { shippedPoliciesDir } from '../paths.js';
+import { compileCallers, type Callers } from '../callers/identify.js';
+import { LOOPBACK, parseAddress } from '../callers/cidr.js';
 
 /** What a user writes: the YAML file's content, or the same object passed to createFirewall(). */
 export interface FirewallConfigInput {
@@ -14,10 +18,14 @@ export interface FirewallConfigInput {
   dataDir?: string;
   policies?: string[];
   logLevel?: 'error' | 'warn' | 'info' | 'debug';
+  tls?: TlsInput;
+  server?: { headersTimeout?: string; requestTimeout?: string; keepAliveTimeout?: string; maxHeaderSize?: string | number; maxConnections?: number };
+  callers?: Record<string, { from: string[]; token?: string; description?: string }>;
+  trustedProxies?: string[];
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
-  admin?: { listen?: string | number; publicUrl?: string; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
+  admin?: { listen?: string | number; allowPublic?: boolean; tls?: TlsInput; publicUrl?: string; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
   approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number; keepDecided?: string; notify?: { robot: string; linkTtl?: string } };
   audit?: { enabled?: boolean; dir?: string; retentionDays?: number; maxFileSize?: string | number };
   reload?: { watch?: boolean; keep?: number };
@@ -27,6 +35,12 @@ export interface FirewallConfigInput {
 }
 
 export interface Listen { host: string; port: number }
+export interface TlsInput { cert: string; key: string }
+/** A listener's certificate chain and private key (PEM), read and checked as a pair at load. */
+export interface TlsFiles { certFile: string; keyFile: string; cert: Buffer; key: Buffer }
+/** Limits of both listeners (node:http options), so slow or oversized clients are cut off. */
+export interface ServerLimits { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; maxHeaderSize: number; maxConnections: number }
+export const SERVER_DEFAULTS = { headersTimeout: '15s', requestTimeout: '60s', keepAliveTimeout: '5s', maxHeaderSize: '16kb', maxConnections: 1024 } as const;
 export interface Robot { alias: string; key: string; limit: Rate }
 /** A self-built app: the real corpsecret stays here; agents are given `clientSecret` instead. */
 export interface App { name: string; corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit: Rate }
@@ -40,11 +54,16 @@ export interface ResolvedConfig {
   dataDir: string;
   policies: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** TLS on `listen`; plain HTTP without. */
+  tls?: TlsFiles;
+  server: ServerLimits;
+  /** Who may call `listen`: compiled `callers:` and `trustedProxies:` (lib/callers/identify.ts), read per request, so a reload applies at once. */
+  callers: Callers;
   robots: Map<string, Robot>;
   apps: Map<string, App>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
   /** Approvers' tokens: HS256 with jwtSecret, and/or asymmetric ones checked against a JWKS (issuer and audience required). */
-  admin?: { listen: Listen; publicUrl?: string; jwtSecret?: Uint8Array; jwks?: { url: URL; issuer: string; audience: string } };
+  admin?: { listen: Listen; allowPublic: boolean; tls?: TlsFiles; publicUrl?: string; jwtSecret?: Uint8Array; jwks?: { url: URL; issuer: string; audience: string } };
   approvals: {
     approvers: string[];
     groups: Map<string, string[]>;
@@ -150,6 +169,17 @@ export function resolveConfig(
   if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push(`${where('/admin/jwtSecret')}: /admin/jwtSecret: an HS256 secret needs at least 32 characters`);
   const listenAt = (pointer: string, v: string | number | undefined, port: number) => attempt(pointer, () => parseListen(v ?? `127.0.0.1:${port}`));
   const rate = (pointer: string, v?: string) => (v === undefined ? undefined : attempt(pointer, () => parseRate(v)));
+  const tlsFiles = (pointer: string, t?: TlsInput) => (t === undefined ? undefined : attempt(pointer, () => readTls(path(t.cert), path(t.key))));
+  const callers = compileCallers(
+    Object.entries(c.callers ?? {}).map(([name, k]) => ({ name, from: k.from, token: k.token === undefined ? undefined : secret(`/callers/${name}/token`, k.token) })),
+    c.trustedProxies ?? [],
+    (pointer, message) => problems.push(`${where(pointer)}: ${pointer}: ${message}`),
+  );
+  const server = attempt('/server', () => resolveServer(c.server))!;
+  const adminListen = c.admin ? listenAt('/admin/listen', c.admin.listen, 8081) : undefined;
+  if (adminListen && !c.admin?.allowPublic && !isLoopbackHost(adminListen.host)) {
+    problems.push(`${where('/admin/listen')}: /admin/listen: ${adminListen.host} is not a loopback address: the approvals console and API would be reachable from the network. Keep it on 127.0.0.1 (reach it over SSH or a private network), or set admin.allowPublic: true (with admin.tls)`);
+  }
 
   const resolved: ResolvedConfig = {
     file: options.file,
@@ -159,6 +189,9 @@ export function resolveConfig(
     dataDir: path(c.dataDir ?? './data'),
     policies: (c.policies ?? [shippedPoliciesDir()]).map(path),
     logLevel: c.logLevel ?? 'info',
+    tls: tlsFiles('/tls', c.tls),
+    server,
+    callers,
     robots,
     apps,
     limits: {
@@ -170,7 +203,9 @@ export function resolveConfig(
     },
     admin: c.admin
       ? {
-          listen: listenAt('/admin/listen', c.admin.listen, 8081)!,
+          listen: adminListen!,
+          allowPublic: c.admin.allowPublic ?? false,
+          tls: tlsFiles('/admin/tls', c.admin.tls),
           publicUrl: c.admin.publicUrl?.replace(/\/+$/, ''),
           jwtSecret: jwtSecret === undefined ? undefined : new TextEncoder().encode(jwtSecret),
           jwks: c.admin.jwks && { ...c.admin.jwks, url: new URL(c.admin.jwks.url) },
@@ -214,6 +249,46 @@ function resolveResilience(r: FirewallConfigInput['resilience'] = {}): Resilienc
     breaker: { failures: r.breaker?.failures ?? d.failures, halfOpenAfterMs: parseDuration(r.breaker?.halfOpenAfter ?? d.halfOpenAfter) },
     cooldownMs: parseDuration(r.cooldown ?? d.cooldown),
   };
+}
+
+function resolveServer(s: FirewallConfigInput['server'] = {}): ServerLimits {
+  const d = SERVER_DEFAULTS;
+  const limits = {
+    headersTimeoutMs: parseDuration(s.headersTimeout ?? d.headersTimeout),
+    requestTimeoutMs: parseDuration(s.requestTimeout ?? d.requestTimeout),
+    keepAliveTimeoutMs: parseDuration(s.keepAliveTimeout ?? d.keepAliveTimeout),
+    maxHeaderSize: parseSize(s.maxHeaderSize ?? d.maxHeaderSize),
+    maxConnections: s.maxConnections ?? d.maxConnections,
+  };
+  if (!limits.headersTimeoutMs || !limits.requestTimeoutMs) throw new Error('headersTimeout and requestTimeout must be more than 0: without them a slow client holds a connection forever');
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) throw new Error('headersTimeout must not be longer than requestTimeout (the headers are part of the request)');
+  if (limits.maxHeaderSize < 1024) throw new Error('maxHeaderSize below 1kb would refuse ordinary requests');
+  return limits;
+}
+
+/** Reads a certificate chain and its key and checks that they are PEM and belong together. */
+function readTls(certFile: string, keyFile: string): TlsFiles {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new Error(`cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  };
+  const files = { certFile, keyFile, cert: read(certFile, 'certificate'), key: read(keyFile, 'private key') };
+  try {
+    createSecureContext({ cert: files.cert, key: files.key });
+  } catch (err) {
+    throw new Error(`${certFile} and ${keyFile} are not a PEM certificate and its unencrypted private key (${(err as Error).message})`);
+  }
+  return files;
+}
+
+/** 127.0.0.0/8, ::1 or localhost: the admin listener may bind these without admin.allowPublic. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const a = parseAddress(host);
+  return a !== undefined && LOOPBACK.has(a.parsed);
 }
 
 const hint = (s: string | undefined) => (s ? ` (did you mean "${s}"?)` : '');

@@ -8,6 +8,9 @@ const rate = { type: 'string', pattern: RATE_PATTERN };
 const duration = { type: 'string', pattern: DURATION_PATTERN };
 const size = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', pattern: SIZE_PATTERN }] };
 const listen = { anyOf: [{ type: 'integer', minimum: 0, maximum: 65535 }, { type: 'string', minLength: 1 }] };
+const cidrs = { type: 'array', items: { type: 'string', minLength: 1 } };
+// PEM files, read at start (paths relative to the config file).
+const tls = { type: 'object', additionalProperties: false, required: ['cert', 'key'], properties: { cert: { type: 'string', minLength: 1 }, key: { type: 'string', minLength: 1 } } };
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$';
 
 export const configSchema = {
@@ -20,6 +23,31 @@ export const configSchema = {
     dataDir: { type: 'string', minLength: 1 },
     policies: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
     logLevel: { enum: ['error', 'warn', 'info', 'debug'] },
+    tls,
+    // Both listeners: slow or oversized clients are cut off (lib/http/server.ts).
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        headersTimeout: duration,
+        requestTimeout: duration,
+        keepAliveTimeout: duration,
+        maxHeaderSize: size,
+        maxConnections: { type: 'integer', minimum: 1 },
+      },
+    },
+    // Who may call the proxy listener (lib/callers/).
+    callers: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from'],
+        properties: { from: { ...cidrs, minItems: 1 }, token: secretRef, description: { type: 'string' } },
+      },
+    },
+    trustedProxies: cidrs,
     robots: {
       type: 'object',
       propertyNames: { pattern: NAME_PATTERN },
@@ -64,6 +92,8 @@ export const configSchema = {
       anyOf: [{ required: ['jwtSecret'] }, { required: ['jwks'] }],
       properties: {
         listen,
+        allowPublic: { type: 'boolean' },
+        tls,
         publicUrl: { type: 'string', pattern: '^https?://[^?#]+$' },
         jwtSecret: secretRef,
         jwks: {

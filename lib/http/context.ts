@@ -33,6 +33,7 @@ export interface RequestContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   requestId: string;
+  /** Who is calling: its name under `callers:`, or without callers, its (loopback) address. */
   caller: string;
   record: AuditRecord;
   routed: RoutedRequest;

@@ -18,6 +18,13 @@ export async function judge(ctx: RequestContext, request: PolicyRequest, target:
   record.what.sha256 ??= createHash('sha256').update(body.bytes).digest('hex');
   const decision = decide(deps, request);
   record.why = { rule: decision.rule, pack: decision.pack, reason: decision.reason };
+  if (decision.monitored) {
+    // mode: monitor rules that applied: recorded as "would have", not enforced (one audit record per request).
+    record.why.monitor = decision.monitored.map(({ rule, would }) => ({ rule, would }));
+    for (const m of decision.monitored) {
+      deps.log.info('policy monitor: a rule in mode monitor applied; its decision was not enforced', { request_id: ctx.requestId, rule: m.rule, pack: m.pack, would: m.would, enforced: decision.action, enforced_rule: decision.rule, ...(m.detail ? { detail: m.detail } : {}) });
+    }
+  }
   if (decision.action === 'reject') {
     const code = POLICY_ERRCODES[decision.errcode ?? 9900001] ?? 'POLICY_REJECTED';
     throw new FirewallError(code, `rule ${decision.rule}: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`, { errcode: decision.errcode });

@@ -3,51 +3,94 @@ import { randomUUID } from 'node:crypto';
 import { FirewallError } from '../errors.js';
 import type { AuditRecord } from '../audit/audit.js';
 import { upstreamPath } from '../upstream/agent.js';
-import { routeRequest } from '../request/route.js';
+import { routeRequest, splitTokenPrefix, type RoutedRequest } from '../request/route.js';
+import { CallerRefused } from '../callers/identify.js';
 import type { ProxyHandlerDeps, RequestContext } from './context.js';
 import { robotRoute } from './robot-route.js';
 import { appRoute, gettokenRoute } from './app-route.js';
-import { peerAddress, sendError } from './respond.js';
+import { sendError } from './respond.js';
 
-// The request path at the edge: route → credential → body → policies → limits → forward or park.
+// The request path at the edge: caller → route → credential → body → policies → limits → forward or park.
 // Everything before the forward can refuse; nothing is forwarded unless a policy allowed it. Every
 // request, whatever happens to it, leaves one audit record.
 
 export type { ProxyHandlerDeps } from './context.js';
 export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
+const LOG_WINDOW_MS = 10_000;
+const LOG_BURST = 10;
+
 export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
   const { audit, log } = deps;
-  // The upstream send path of each robot, built once per config (a reload brings a new one): it carries the real key.
+  // Built once per config (a reload brings a new one): the upstream send path of each robot (it
+  // carries the real key), and who owns each real credential, to recognise one sent by an agent.
   let builtFor: ProxyHandlerDeps['config'] | undefined;
   let robot: ReturnType<typeof robotRoute>;
-  const robotFor = () => {
+  let owners: Map<string, string>;
+  const refresh = () => {
     if (builtFor !== deps.config) {
       builtFor = deps.config;
       robot = robotRoute(new Map([...builtFor.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)])));
+      owners = new Map([...[...builtFor.robots.values()].map((r) => [r.key, `robot ${r.alias}`] as const), ...[...builtFor.apps.values()].map((a) => [a.corpSecret, `app ${a.name}`] as const)]);
     }
-    return robot;
+  };
+  /**
+   * An agent holding a real webhook key (or corpsecret) instead of its alias: it is refused like any
+   * unknown alias, and flagged as a leak in the audit and the error log, naming whose it is, never the
+   * key itself. The key must be rotated: the agent's configuration had it.
+   */
+  const flagLeak = (routed: RoutedRequest, record: AuditRecord, requestId: string) => {
+    const sent = routed.kind === 'robot' ? routed.credential : routed.kind === 'token' ? routed.query.get('corpsecret') : null;
+    if (!sent || (routed.kind === 'robot' && deps.config.robots.has(sent))) return;
+    refresh();
+    const owner = owners.get(sent);
+    if (!owner) return;
+    record.why = { rule: 'leaked-key', reason: `the real credential of ${owner} was sent instead of its alias or client secret: rotate it and take it out of the agent's configuration` };
+    log.error('leaked key: an agent sent a real WeCom credential to the firewall', { request_id: requestId, caller: record.who, owner });
+  };
+  // Refused callers are logged at most LOG_BURST times per LOG_WINDOW_MS (every one is audited):
+  // requests from an unknown network must not flood the log.
+  let windowStart = 0;
+  let logged = 0;
+  let suppressed = 0;
+  const logRefusal = (err: CallerRefused, requestId: string) => {
+    const now = Date.now();
+    if (now - windowStart > LOG_WINDOW_MS) (windowStart = now), (logged = 0);
+    if (logged++ >= LOG_BURST) return void suppressed++;
+    log.warn('caller refused', { request_id: requestId, who: err.who, code: err.code, reason: err.reason, ...(suppressed ? { suppressed_since_last: suppressed } : {}) });
+    suppressed = 0;
   };
 
   return (req, res) => {
     const requestId = randomUUID();
     res.setHeader('x-request-id', requestId);
     const started = performance.now();
-    const caller = peerAddress(req);
-    const record: AuditRecord = { decision: 'rejected', request_id: requestId, who: caller, what: {} };
+    const record: AuditRecord = { decision: 'rejected', request_id: requestId, who: 'unknown', what: {} };
 
     const run = async () => {
+      // Who is calling comes first: an unknown caller learns nothing, not even whether its path exists.
+      // A /t/<token>/ prefix is taken off the URL here, so nothing after this point can see it.
+      const prefixed = splitTokenPrefix(req.url ?? '/');
+      if (prefixed) req.url = prefixed.url;
+      const caller = deps.config.callers.identify(req, prefixed?.token);
+      record.who = caller;
       if (!audit.healthy()) throw new FirewallError('AUDIT_UNAVAILABLE', 'nothing is forwarded or parked unaudited');
       const routed = routeRequest(req.method ?? '', req.url ?? '/');
       record.what.route = routed.route;
+      if (routed.kind !== 'app') flagLeak(routed, record, requestId);
       const ctx: RequestContext = { req, res, requestId, caller, record, routed, deps };
-      if (routed.kind === 'robot') return robotFor()(ctx);
+      refresh();
+      if (routed.kind === 'robot') return robot(ctx);
       if (routed.kind === 'token') return gettokenRoute(ctx);
       return appRoute(ctx);
     };
 
     run()
       .catch((err: unknown) => {
+        if (err instanceof CallerRefused) {
+          record.who = err.who;
+          logRefusal(err, requestId);
+        }
         const fe = sendError(res, err, requestId, deps.config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });

@@ -18,9 +18,3 @@ export function sendError(res: http.ServerResponse, err: unknown, requestId: str
   sendJson(res, fe.status, { errcode: fe.errcode, errmsg: redactor.redact(fe.message), request_id: requestId }, fe.headers);
   return fe;
 }
-
-/** The peer address as a caller identity, IPv4-mapped IPv6 folded to IPv4. */
-export function peerAddress(req: http.IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? 'unknown';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
-}

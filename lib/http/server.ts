@@ -1,7 +1,8 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createFirewall, type Firewall, type FirewallOptions } from '../firewall.js';
-import type { Listen } from '../config/load.js';
+import type { Listen, ServerLimits, TlsFiles } from '../config/load.js';
 import { sendJson } from './respond.js';
 import { ERRORS } from '../errors.js';
 
@@ -9,7 +10,7 @@ const { NOT_READY } = ERRORS;
 
 export interface RunningServer {
   firewall: Firewall;
-  /** e.g. http://127.0.0.1:8080 */
+  /** e.g. http://127.0.0.1:8080 (https:// with `tls:`) */
   url: string;
   adminUrl?: string;
   close(): Promise<void>;
@@ -39,11 +40,12 @@ export async function serve(options: FirewallOptions): Promise<RunningServer> {
     } else firewall(req, res);
   };
 
-  const servers: http.Server[] = [];
+  const servers: Listener[] = [];
+  const { config } = firewall;
   try {
-    const proxyServer = await listen(app, firewall.config.listen);
+    const proxyServer = await listen(app, config.listen, config.server, config.tls);
     servers.push(proxyServer);
-    const adminServer = firewall.admin && firewall.config.admin ? await listen(firewall.admin, firewall.config.admin.listen) : undefined;
+    const adminServer = firewall.admin && config.admin ? await listen(firewall.admin, config.admin.listen, config.server, config.admin.tls) : undefined;
     if (adminServer) servers.push(adminServer);
     return {
       firewall,
@@ -61,8 +63,26 @@ export async function serve(options: FirewallOptions): Promise<RunningServer> {
   }
 }
 
-function listen(handler: http.RequestListener, at: Listen): Promise<http.Server> {
-  const server = http.createServer({ requestTimeout: 60_000, headersTimeout: 15_000, keepAliveTimeout: 5_000 }, handler);
+type Listener = http.Server | https.Server;
+
+/**
+ * One listener, plain or TLS, with the limits of `server:`. A client that trickles its headers is cut
+ * off headersTimeout after it started (node answers 408 and closes), one that trickles its body
+ * requestTimeout after; a TLS handshake gets headersTimeout too. Past maxConnections, new
+ * connections are closed at once.
+ */
+function listen(handler: http.RequestListener, at: Listen, limits: ServerLimits, tls?: TlsFiles): Promise<Listener> {
+  const options: http.ServerOptions = {
+    requestTimeout: limits.requestTimeoutMs,
+    headersTimeout: limits.headersTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    maxHeaderSize: limits.maxHeaderSize,
+    // Node enforces both timeouts by sweeping connections on this interval (30 s by default, which
+    // would let a 15 s headersTimeout run to 45 s): sweep often enough that they hold.
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+  };
+  const server: Listener = tls ? https.createServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: limits.headersTimeoutMs }, handler) : http.createServer(options, handler);
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {
@@ -73,7 +93,7 @@ function listen(handler: http.RequestListener, at: Listen): Promise<http.Server>
 }
 
 /** Stops accepting, lets requests in flight finish (up to DRAIN_MS), then closes what is left. */
-function stop(server: http.Server): Promise<void> {
+function stop(server: Listener): Promise<void> {
   return new Promise((resolve) => {
     const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
     server.close(() => {
@@ -84,7 +104,7 @@ function stop(server: http.Server): Promise<void> {
   });
 }
 
-function urlOf(server: http.Server): string {
+function urlOf(server: Listener): string {
   const a = server.address() as AddressInfo;
-  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  return `${server instanceof https.Server ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }

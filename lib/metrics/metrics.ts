@@ -28,6 +28,7 @@ export class Metrics {
   readonly heartbeatFailures = new Gauge({ name: 'wecom_firewall_heartbeat_consecutive_failures', help: 'Heartbeat messages that failed in a row', registers: [this.registry] });
   readonly heartbeatLastSuccess = new Gauge({ name: 'wecom_firewall_heartbeat_last_success_timestamp_seconds', help: 'When a heartbeat message last reached WeCom', registers: [this.registry] });
   readonly reloads = new Counter({ name: 'wecom_firewall_reloads_total', help: 'Config and policy reloads, by result', labelNames: ['result'], registers: [this.registry] });
+  private readonly monitored = new Counter({ name: 'wecom_firewall_policy_monitor_total', help: 'Requests a rule in mode monitor applied to, by rule and what it would have decided (not enforced)', labelNames: ['rule', 'would'], registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'wecom_firewall_duplicates_total', help: 'Repeated requests answered with the first answer, by route', labelNames: ['route'], registers: [this.registry] });
 
   /** `pending` and `healthy` are read at scrape time. */
@@ -62,6 +63,7 @@ export class Metrics {
     if (r.upstream_status !== undefined) this.upstream.inc({ route, status: String(r.upstream_status), errcode: r.upstream_errcode === undefined ? 'none' : String(r.upstream_errcode) });
     if (r.decision === 'rate_limited') this.refusals.inc({ target });
     if (r.decision === 'duplicate') this.duplicates.inc({ route });
+    for (const m of r.why?.monitor ?? []) this.monitored.inc({ rule: m.rule, would: m.would });
   }
 
   setCircuit(upstream: string, state: CircuitState): void {

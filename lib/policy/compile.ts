@@ -3,7 +3,9 @@ import { basename, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { addKeywords } from './keywords.js';
 import { readYaml, suggest } from '../yaml-source.js';
-import type { Action, ApprovalRequirement, Decision, PolicyRequest } from './types.js';
+import type { Action, ApprovalRequirement, Decision, PolicyRequest, RuleMode } from './types.js';
+import { decideWith, type CompiledRule } from './evaluate.js';
+import { explainRules, type Explanation } from './explain.js';
 import { parseDuration } from '../config/units.js';
 import { packageRoot } from '../paths.js';
 
@@ -27,30 +29,14 @@ interface RuleSpec {
   condition?: object | boolean;
   violates?: object | boolean;
   action: Action;
+  mode?: RuleMode;
   errcode?: number;
   approval?: { approvers?: string[]; required?: number; ttl?: string; mode?: 'park' | 'hold'; holdFor?: string };
   reason: string;
 }
 
-export interface CompiledRule {
-  name: string;
-  pack: string;
-  file: string;
-  description: string;
-  action: Action;
-  errcode?: number;
-  approval?: ApprovalRequirement;
-  reason: string;
-  robots?: Set<string>;
-  apps?: Set<string>;
-  routes?: Set<string>;
-  msgtypes?: Set<string>;
-  callers?: Set<string>;
-  paths?: Set<string>;
-  /** Applies when the payload is valid (condition) or invalid (violates) against this schema. */
-  schema?: ValidateFunction;
-  when: 'always' | 'valid' | 'invalid';
-}
+export type { CompiledRule } from './evaluate.js';
+export { evaluate, matches } from './evaluate.js';
 
 export class PolicyError extends Error {
   constructor(readonly problems: string[]) {
@@ -63,8 +49,11 @@ const formatAjv = new Ajv({ allErrors: true, verbose: true, strict: true, strict
 const checkFormat = formatAjv.compile(policyFormat);
 
 export interface PolicySetOptions {
-  /** approvals.groups of the config, to expand `group:NAME` approvers (an unknown group is an error). */
-  groups?: Map<string, string[]>;
+  /**
+   * approvals.groups of the config, to expand `group:NAME` approvers (an unknown group is an error).
+   * 'unchecked' (tools run without a config): `group:NAME` approvers are kept as written.
+   */
+  groups?: Map<string, string[]> | 'unchecked';
   /** approvals.approvers: who decides for a rule that names no approvers (counted against `required`). */
   defaultApprovers?: string[];
   /** Robot aliases and app names of the config: a rule naming any other is a typo that would never match. */
@@ -158,8 +147,10 @@ export class PolicySet {
           name: spec.name,
           pack,
           file,
+          location: source.locate(`/rules/${i}`),
           description: spec.description,
           action: spec.action,
+          mode: spec.mode ?? 'enforce',
           errcode: spec.action === 'reject' ? (spec.errcode ?? 9900001) : undefined,
           approval,
           reason: spec.reason,
@@ -170,6 +161,7 @@ export class PolicySet {
           callers: set(spec.match?.callers),
           paths: set(spec.match?.paths),
           schema,
+          schemaSource: schemaSpec,
           when: spec.condition !== undefined ? 'valid' : spec.violates !== undefined ? 'invalid' : 'always',
         });
       });
@@ -191,45 +183,33 @@ export class PolicySet {
     this.defaultDecision = defaultDecision;
   }
 
-  /** First matching rule wins; otherwise the explicit default. */
+  /**
+   * First enforced rule that applies wins; otherwise the explicit default. Rules in `mode: monitor`
+   * that apply on the way are listed in `monitored` (not enforced).
+   */
   decide(req: PolicyRequest): Decision {
-    for (const rule of this.rules) {
-      const outcome = evaluate(rule, req);
-      if (outcome.applies) return decisionOf(rule, outcome.detail);
-    }
-    return this.defaultDecision;
+    return decideWith(this.rules, this.defaultDecision, req);
   }
-}
 
-export function matches(rule: CompiledRule, req: PolicyRequest): boolean {
-  return (
-    (!rule.paths || rule.paths.has(req.path)) &&
-    (!rule.routes || rule.routes.has(req.route)) &&
-    (!rule.robots || (req.robot !== undefined && rule.robots.has(req.robot))) &&
-    (!rule.apps || (req.app !== undefined && rule.apps.has(req.app))) &&
-    (!rule.callers || rule.callers.has(req.caller)) &&
-    (!rule.msgtypes || (req.msgtype !== undefined && rule.msgtypes.has(req.msgtype)))
-  );
-}
+  /**
+   * The same evaluation as decide, step by step: every rule considered, whether its match fits and
+   * why not, its schema failures (JSON pointers), and the decision; rules after the deciding one
+   * are evaluated too and marked not reached. With allErrors, every schema failure is listed (from
+   * a second, lazily compiled copy of the schema), not only the first one the agent is told.
+   */
+  explain(req: PolicyRequest, options: { allErrors?: boolean } = {}): Explanation {
+    return explainRules(this.rules, this.defaultDecision, req, options.allErrors ? (rule) => this.allErrorsOf(rule, req.payload) : undefined);
+  }
 
-export function evaluate(rule: CompiledRule, req: PolicyRequest): { applies: boolean; matched: boolean; detail?: string } {
-  if (!matches(rule, req)) return { applies: false, matched: false };
-  if (!rule.schema) return { applies: true, matched: true };
-  const valid = rule.schema(req.payload) as boolean;
-  const applies = rule.when === 'valid' ? valid : !valid;
-  return { applies, matched: true, detail: !valid ? schemaFailure(rule.schema.errors) : undefined };
-}
+  private diagnostics?: { ajv: Ajv; compiled: Map<CompiledRule, ValidateFunction> };
 
-function decisionOf(rule: CompiledRule, detail?: string): Decision {
-  return {
-    action: rule.action,
-    rule: rule.name,
-    pack: rule.pack,
-    reason: rule.reason,
-    errcode: rule.errcode,
-    detail: rule.when === 'invalid' ? detail : undefined,
-    approval: rule.approval,
-  };
+  private allErrorsOf(rule: CompiledRule, payload: unknown): ErrorObject[] {
+    if (rule.schemaSource === undefined) return [];
+    this.diagnostics ??= { ajv: addKeywords(new Ajv({ allErrors: true, strict: true, strictTypes: false, strictTuples: false, allowUnionTypes: true })), compiled: new Map() };
+    let validate = this.diagnostics.compiled.get(rule);
+    if (!validate) this.diagnostics.compiled.set(rule, (validate = this.diagnostics.ajv.compile(rule.schemaSource)));
+    return validate(payload) ? [] : [...(validate.errors ?? [])];
+  }
 }
 
 /** A held request keeps an agent's connection open; past this, park instead. */
@@ -243,27 +223,21 @@ function compileApproval(spec: NonNullable<RuleSpec['approval']>, options: Polic
     for (const name of spec.approvers) {
       if (!name.startsWith('group:')) approvers.push(name);
       else {
-        const members = groups?.get(name.slice(6));
+        const members = groups === 'unchecked' ? [name] : groups?.get(name.slice(6));
         if (members) approvers.push(...members);
-        else problem(`unknown approver group "${name.slice(6)}"${groups ? ` (approvals.groups has: ${[...groups.keys()].join(', ') || 'none'})` : ''}`);
+        else problem(`unknown approver group "${name.slice(6)}"${groups instanceof Map ? ` (approvals.groups has: ${[...groups.keys()].join(', ') || 'none'})` : ''}`);
       }
     }
     approvers = [...new Set(approvers)];
   }
   const required = spec.required ?? 1;
-  if (approvers && required > approvers.length) problem(`required: ${required} but only ${approvers.length} approvers can decide`);
+  const unexpanded = groups === 'unchecked' && approvers?.some((a) => a.startsWith('group:'));
+  if (approvers && !unexpanded && required > approvers.length) problem(`required: ${required} but only ${approvers.length} approvers can decide`);
   const ttlMs = spec.ttl === undefined ? undefined : parseDuration(spec.ttl);
   const holdMs = parseDuration(spec.holdFor ?? '60s');
   if (holdMs > MAX_HOLD_MS) problem(`holdFor ${spec.holdFor} is over the 10m bound: use mode park for longer waits`);
   if (spec.holdFor !== undefined && spec.mode !== 'hold') problem('holdFor is only for mode: hold');
   return { approvers, required, ttlMs, mode: spec.mode ?? 'park', holdMs };
-}
-
-function schemaFailure(errors: ErrorObject[] | null | undefined): string | undefined {
-  const e = errors?.[0];
-  if (!e) return undefined;
-  const params = e.keyword === 'required' ? ` (${(e.params as { missingProperty: string }).missingProperty})` : '';
-  return `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${params}`;
 }
 
 function describeFormatError(e: ErrorObject): string {

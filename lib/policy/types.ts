@@ -3,6 +3,9 @@ export type Route = 'webhook.send' | 'webhook.upload_media' | 'app.gettoken' | '
 
 export type Action = 'allow' | 'reject' | 'approve';
 
+/** enforce (default): the rule decides when it applies; monitor: its decision is recorded as "would have", evaluation goes on. */
+export type RuleMode = 'enforce' | 'monitor';
+
 /** What policies see of a request: plain data, no HTTP. */
 export interface PolicyRequest {
   route: Route;
@@ -32,6 +35,17 @@ export interface Decision {
   detail?: string;
   /** For approve: the rule's own approvers (groups expanded), count and wait; absent = the config's defaults. */
   approval?: ApprovalRequirement;
+  /** Rules in `mode: monitor` that applied before the deciding rule: what they would have decided (not enforced). */
+  monitored?: MonitorHit[];
+}
+
+/** A monitor-mode rule that applied: what it would have decided had it been enforced. */
+export interface MonitorHit {
+  rule: string;
+  pack: string;
+  would: Action;
+  /** For a violates-rule: the first schema failure, as for Decision.detail. */
+  detail?: string;
 }
 
 export interface ApprovalRequirement {

@@ -33,7 +33,9 @@ export function parseUpload(req: IncomingMessage, type: string, maxBytes: number
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fileSize: maxBytes, fields: 20, fieldSize: 64 * 1024, parts: 21 } });
+      // Filenames are UTF-8 as clients send them raw (busboy's default latin1 garbles CJK names, and
+      // turns an invisible character the guardrails strip into visible ones that hide a credential).
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: maxBytes, fields: 20, fieldSize: 64 * 1024, parts: 21 } });
     } catch {
       return reject(new FirewallError('INVALID_PAYLOAD', 'malformed multipart body'));
     }
@@ -84,6 +86,7 @@ export function parseUpload(req: IncomingMessage, type: string, maxBytes: number
 }
 
 function sanitizeFilename(name: string | undefined): string {
-  const clean = (name ?? '').replace(/["\r\n\\]/g, '_').slice(0, 255);
+  // Cut at 255 UTF-16 units without leaving half a surrogate pair (it would reach WeCom as U+FFFD).
+  const clean = (name ?? '').replace(/["\r\n\\]/g, '_').slice(0, 255).replace(/[\uD800-\uDBFF]$/, '');
   return clean || 'file';
 }

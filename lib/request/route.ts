@@ -46,6 +46,19 @@ export interface RoutedRequest {
   query: URLSearchParams;
 }
 
+/**
+ * A caller token given as a path prefix, `/t/<token>/cgi-bin/...`, for clients that can be given a
+ * base URL but no header: the token and the URL without it (what is routed, logged and forwarded);
+ * undefined when there is no prefix. The segment is taken as sent, not percent-decoded.
+ */
+export function splitTokenPrefix(url: string): { token: string; url: string } | undefined {
+  if (!url.startsWith('/t/')) return undefined;
+  let end = 3;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?') end++;
+  const rest = url.slice(end);
+  return { token: url.slice(3, end), url: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
 /** Path, method and credential checks: everything that can be refused before the body is read. */
 export function routeRequest(method: string, url: string): RoutedRequest {
   // Exact path match on the raw path: no normalisation, so "/cgi-bin/webhook/send/../x" or an

@@ -101,6 +101,81 @@ describe('config', () => {
   });
 });
 
+describe('config: callers, listeners', () => {
+  const TOKEN = 'caller-token-0123456789abcdef';
+  const withToken = { ...env, CALLER_TOKEN: TOKEN };
+
+  it('fills the listener defaults: no TLS, loopback-only admin, the server limits', () => {
+    const c = resolveConfig({ ...minimal, admin: { jwtSecret: '${env:ADMIN}' } }, { env });
+    assert.deepEqual(c.server, { headersTimeoutMs: 15_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxHeaderSize: 16_384, maxConnections: 1024 });
+    assert.equal(c.tls, undefined);
+    assert.equal(c.admin?.allowPublic, false);
+    assert.equal(c.callers.configured, false);
+    assert.deepEqual(c.callers.names, []);
+  });
+
+  it('compiles callers and registers their tokens for redaction', () => {
+    const c = resolveConfig({ ...minimal, callers: { 'openclaw-prod': { from: ['10.0.0.0/24', '::1/128'], token: '${env:CALLER_TOKEN}' }, cron: { from: ['10.1.0.7'] } }, trustedProxies: ['192.0.2.0/24'] }, { env: withToken });
+    assert.deepEqual(c.callers.names, ['openclaw-prod', 'cron']);
+    assert.equal(c.redactor.redact(`x ${TOKEN} y`), 'x [REDACTED] y');
+  });
+
+  it('refuses bad callers with the pointer and the fix', () => {
+    const cases: Array<[unknown, NodeJS.ProcessEnv, RegExp]> = [
+      [{ callers: { a: { from: ['10.0.0.0/33'] } } }, env, /\/callers\/a\/from\/0: .*prefix/],
+      [{ callers: { a: {} } }, env, /\/callers\/a: .*from/],
+      [{ callers: { a: { from: [] } } }, env, /\/callers\/a\/from/],
+      [{ callers: { a: { from: ['10.0.0.1'], token: TOKEN } } }, env, /\/callers\/a\/token: .*secret reference/],
+      [{ callers: { a: { from: ['10.0.0.1'], token: '${env:SHORT}' } } }, { ...env, SHORT: 'too-short' }, /\/callers\/a\/token: .*16/],
+      [{ callers: { a: { from: ['10.0.0.1'], token: '${env:MISSING}' } } }, env, /\/callers\/a\/token: .*MISSING/],
+      [{ callers: { a: { from: ['10.0.0.0/24'] }, b: { from: ['10.0.0.5'] } } }, env, /\/callers\/b\/from: .*a and b/],
+      [{ callers: { a: { from: ['10.0.0.1'], frm: [] } } }, env, /did you mean "from"/],
+      [{ trustedProxies: ['proxy.internal'] }, env, /\/trustedProxies\/0: /],
+    ];
+    for (const [input, e, pattern] of cases) assert.match(problems({ ...minimal, ...(input as object) }, e).join('\n'), pattern, JSON.stringify(input));
+    assert.ok(!problems({ ...minimal, callers: { a: { from: ['10.0.0.1'], token: '${env:SHORT}' } } }, { ...env, SHORT: 'too-short' }).join('\n').includes('too-short'), 'a rejected token is not echoed');
+  });
+
+  it('keeps the admin listener on loopback unless admin.allowPublic is set', () => {
+    const admin = { jwtSecret: '${env:ADMIN}' };
+    for (const listen of ['127.0.0.1:8081', '127.0.0.2:8081', '[::1]:8081', 'localhost:8081', 8081]) {
+      assert.doesNotThrow(() => resolveConfig({ ...minimal, admin: { ...admin, listen } }, { env }), String(listen));
+    }
+    for (const listen of ['0.0.0.0:8081', '[::]:8081', '10.0.0.1:8081', 'firewall.internal:8081']) {
+      assert.match(problems({ ...minimal, admin: { ...admin, listen } }).join('\n'), /\/admin\/listen: .*allowPublic/, String(listen));
+    }
+    const c = resolveConfig({ ...minimal, admin: { ...admin, listen: '0.0.0.0:8081', allowPublic: true } }, { env });
+    assert.equal(c.admin?.allowPublic, true);
+  });
+
+  it('refuses server limits that would not hold', () => {
+    assert.match(problems({ ...minimal, server: { headersTimeout: '0s' } }).join('\n'), /\/server: .*more than 0/);
+    assert.match(problems({ ...minimal, server: { headersTimeout: '2m', requestTimeout: '1m' } }).join('\n'), /\/server: .*headersTimeout/);
+    assert.match(problems({ ...minimal, server: { maxHeaderSize: 100 } }).join('\n'), /\/server: .*maxHeaderSize/);
+    assert.match(problems({ ...minimal, server: { maxConnections: 0 } }).join('\n'), /\/server\/maxConnections/);
+    assert.match(problems({ ...minimal, server: { headersTimout: '1s' } }).join('\n'), /did you mean "headersTimeout"/);
+    const c = resolveConfig({ ...minimal, server: { headersTimeout: '5s', requestTimeout: '30s', keepAliveTimeout: '2s', maxHeaderSize: '8kb', maxConnections: 100 } }, { env });
+    assert.deepEqual(c.server, { headersTimeoutMs: 5000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 2000, maxHeaderSize: 8192, maxConnections: 100 });
+  });
+
+  it('reads TLS files relative to the config and refuses missing or mismatched ones', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'cert.pem'), 'not a certificate');
+    writeFileSync(join(dir, 'key.pem'), 'not a key');
+    assert.match(problems({ ...minimal, tls: { cert: './nope.pem', key: './key.pem' } }).join('\n'), /\/tls: .*cannot read the certificate file .*nope\.pem: ENOENT/);
+    const p = (() => {
+      try {
+        resolveConfig({ ...minimal, admin: { jwtSecret: '${env:ADMIN}', tls: { cert: './cert.pem', key: './key.pem' } } }, { env, baseDir: dir });
+      } catch (err) {
+        return (err as ConfigError).problems.join('\n');
+      }
+      return '';
+    })();
+    assert.match(p, /\/admin\/tls: .*not a PEM certificate/);
+    assert.match(problems({ ...minimal, tls: { cert: './cert.pem' } }).join('\n'), /\/tls: .*key/);
+  });
+});
+
 describe('units', () => {
   it('parses rates, durations and sizes', () => {
     assert.deepEqual(parseRate('20/min'), { points: 20, durationSec: 60, text: '20/min' });
