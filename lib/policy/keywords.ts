@@ -27,15 +27,22 @@ const utf8Bytes = (s: string) => Buffer.byteLength(s, 'utf8');
 /** Non-empty items of a delimited list: "a||b|" has 2. */
 const countItems = (s: string, sep: string) => s.split(sep).filter((x) => x.trim() !== '').length;
 
-// Zero-width and soft-hyphen characters: invisible in chat, but they split a token for a regex.
-const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u2060-\u2064\uFEFF]/u;
+// Every default-ignorable code point (zero-width, soft hyphen, variation selectors, tag characters,
+// Hangul fillers, ...) plus U+180E: invisible in chat, but they split a token for a regex.
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u180E]/u;
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 
+/** Every string inside a value: values and object keys alike (a secret can be written as a key). */
 function collectStrings(value: unknown, out: string[], depth = 0): void {
   if (depth > 32) return;
   if (typeof value === 'string') out.push(value);
   else if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) collectStrings(v, out, depth + 1);
+  else if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k);
+      collectStrings(v, out, depth + 1);
+    }
+  }
 }
 
 export const keywords: KeywordDefinition[] = [
