@@ -56,7 +56,7 @@ export type JNode =
   | { t: 'lit'; text: 'true' | 'false' | 'null' };
 
 export interface Style {
-  /** Whitespace written between tokens (only JSON whitespace unless `badWs`). */
+  /** JSON whitespace written between tokens. */
   ws: string;
   /** Write every string character as \uXXXX (so "__proto__" arrives as "\u005f\u005fproto\u005f\u005f"). */
   escapeAll: boolean;

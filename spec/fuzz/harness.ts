@@ -22,7 +22,7 @@ export function params<T>(defaultRuns: number): fc.Parameters<T> {
 }
 
 export interface FuzzStack extends Stack {
-  /** Strings that must never appear in an answer, a header or an audit line. */
+  /** Strings that must never appear in an answer, a header, a file under dataDir or the operational log. */
   secrets: string[];
   /** A token the firewall minted for the helpdesk app (legitimately in gettoken answers only). */
   minted: string;
@@ -33,9 +33,11 @@ export interface FuzzStack extends Stack {
 /**
  * The spec stack with limits that do not get in the fuzzer's way: robots, app and simulator
  * unthrottled, approvals unbounded, and a 64 KiB body/upload limit so the size checks are reached
- * cheaply. The app has a minted token and the firewall has fetched the real one.
+ * cheaply; no reload on policy edits. The app has a minted token and the firewall has fetched the
+ * real one.
  */
 export async function startFuzzStack(): Promise<FuzzStack> {
+  captureStderr();
   const fast = '1000000/min';
   const stack = await startStack(
     {
@@ -43,6 +45,7 @@ export async function startFuzzStack(): Promise<FuzzStack> {
       apps: { helpdesk: { corpId: HELPDESK.corpId, agentId: HELPDESK.agentId, corpSecret: '${env:HELPDESK_REAL}', clientSecret: '${env:HELPDESK_CLIENT}', limit: fast } },
       limits: { maxBodyBytes: '64kb', maxUploadBytes: '64kb' },
       approvals: { approvers: ['alice', 'bob'], maxPending: 1_000_000 },
+      reload: { watch: false }, // a long run judges every case by the policies it started with
     },
     { ratePerMinute: 0 },
   );
@@ -156,7 +159,7 @@ export function rawRequest(base: string, bytes: Buffer, opts: { quietMs?: number
     socket.on('connect', () => socket.write(bytes, () => undefined));
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
-      clearTimeout(quiet);
+      if (parseResponse(Buffer.concat(chunks))) clearTimeout(quiet); // a 100 Continue is not an answer
     });
     socket.on('error', () => undefined); // EPIPE/ECONNRESET: the server answered early and closed
     socket.on('close', () => {
@@ -236,6 +239,21 @@ export async function assertFilesClean(stack: FuzzStack, auditForbidden: Iterabl
     const content = readFileSync(f).toString('utf8');
     for (const s of forbidden) assert.ok(!content.includes(s), `${f} holds ${JSON.stringify(s.slice(0, 24))}…`);
   }
+  // The operational log (stderr, this process) is redacted too, and never carries message text.
+  for (const s of [...stack.secrets, ...forbidden]) assert.ok(!stderrText.includes(s), `the operational log holds ${JSON.stringify(s.slice(0, 24))}…`);
+}
+
+let stderrText = '';
+let capturing = false;
+/** Keeps a copy of what this process writes to stderr (the firewall's operational log), passing it through. */
+function captureStderr(): void {
+  if (capturing) return;
+  capturing = true;
+  const write = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
+  process.stderr.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (stderrText.length < 20_000_000) stderrText += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+    return write(chunk, ...rest);
+  }) as typeof process.stderr.write;
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -1,18 +1,18 @@
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HELPDESK } from '../helpers.js';
 import { md5, tinyPng } from '../fixtures/images.js';
-import { checkReply, replyOf, startFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { assertHealthy, checkReply, replyOf, startFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
 
-// Cases the fuzz properties found, kept as named specs. The ones marked `todo` are open: they show
-// the behaviour that is wrong today and pass once it is fixed (node:test reports a failing todo
-// without failing the run).
+// Cases the fuzz properties found, kept as named specs. Mark one `todo` while it is open: it then
+// shows the wrong behaviour without failing the run (node:test), until it is fixed.
 
 describe('fuzz regressions', () => {
   let stack: FuzzStack;
   before(async () => {
     stack = await startFuzzStack();
   });
+  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
   after(() => stack.close());
 
   const upload = async (path: string, disposition: string): Promise<Reply> => {
@@ -63,9 +63,9 @@ describe('fuzz regressions', () => {
   });
 
   // Found by credentials.test.ts with keys as a placement: anyStringMatches (lib/policy/keywords.ts
-  // collectStrings) walks values only, so a credential written as an object key passes every
-  // guardrail and is forwarded to WeCom (which ignores unknown fields but stores the request).
-  it('credential-in-object-key: a credential written as a JSON key is refused', { todo: 'open: guardrails scan values, not keys (lib/policy/keywords.ts)' }, async () => {
+  // collectStrings) walked values only, so a credential written as an object key passed every
+  // guardrail and was forwarded to WeCom. Fixed in keywords.ts (keys are collected too).
+  it('credential-in-object-key: a credential written as a JSON key is refused', async () => {
     const cases = [
       { msgtype: 'text', text: { content: 'deploy done', AKIAIOSFODNN7EXAMPLE: 'x' } },
       { msgtype: 'markdown', markdown: { content: 'ok' }, '-----BEGIN RSA PRIVATE KEY-----': true },
@@ -79,10 +79,11 @@ describe('fuzz regressions', () => {
     assert.deepEqual([app.a.status, app.forwarded], [403, false], app.a.text);
   });
 
-  // Found by probing the guardrails with the fuzzer's invisible characters: keywords.ts strips
-  // U+00AD, U+180E, U+200B–U+200F, U+2060–U+2064 and U+FEFF before matching, but other
-  // default-ignorable code points (invisible in chat) split a credential just as well.
-  it('credential-split-by-default-ignorable: a credential split by any invisible character is refused', { todo: 'open: INVISIBLE in lib/policy/keywords.ts misses most of \\p{Default_Ignorable_Code_Point}' }, async () => {
+  // Found by probing the guardrails with the fuzzer's invisible characters: keywords.ts stripped
+  // only U+00AD, U+180E, U+200B–U+200F, U+2060–U+2064 and U+FEFF before matching, but other
+  // default-ignorable code points (invisible in chat) split a credential just as well. Fixed in
+  // keywords.ts (INVISIBLE is \p{Default_Ignorable_Code_Point} plus U+180E).
+  it('credential-split-by-default-ignorable: a credential split by any invisible character is refused', async () => {
     const invisibles = ['\u034F', '\u061C', '\u115F', '\u17B4', '\u180B', '\u180F', '\u202A', '\u202C', '\u202E', '\u2066', '\u2069', '\u206A', '\u3164', '\uFE00', '\uFE0F', '\uFFA0', '\u{1D173}', '\u{E0001}', '\u{E0020}', '\u{E0100}'];
     const passed: string[] = [];
     for (const ch of invisibles) {
@@ -92,20 +93,28 @@ describe('fuzz regressions', () => {
     assert.deepEqual(passed, [], `forwarded with a credential split by: ${passed.join(', ')}`);
   });
 
-  // Found by credentials.test.ts placing credentials in new fields: every guardrail is conditioned
-  // on msgtype not being image ("their only string is megabytes of base64"), but an image message
-  // may carry any other field, and WeCom receives the whole body.
-  it('credential-beside-an-image: an image message carrying a credential in another field is refused', { todo: 'open: policies/20-guardrails.yaml skips msgtype image entirely' }, async () => {
+  // Found while probing the guardrails beside images: every guardrail is conditioned on msgtype not
+  // being image ("their only string is megabytes of base64"), but an image message could carry any
+  // other field, and WeCom receives the whole body. Closed meanwhile by wecom.image in
+  // policies/10-wecom-contract.yaml (an image message may carry nothing but msgtype and the image).
+  it('credential-beside-an-image: an image message carrying a credential in another field is refused, not forwarded', async () => {
     const png = tinyPng();
-    const body = { msgtype: 'image', image: { base64: png.toString('base64'), md5: md5(png), note: 'AKIAIOSFODNN7EXAMPLE' }, text: { content: '-----BEGIN PRIVATE KEY-----' } };
-    const { a, forwarded: sent } = await forwarded(() => send(body));
-    assert.deepEqual([a.status, a.json?.errcode, sent], [403, 9900001, false], a.text);
+    const image = { base64: png.toString('base64'), md5: md5(png) };
+    for (const body of [
+      { msgtype: 'image', image: { ...image, note: 'AKIAIOSFODNN7EXAMPLE' } },
+      { msgtype: 'image', image, text: { content: '-----BEGIN PRIVATE KEY-----' } },
+    ]) {
+      const { a, forwarded: sent } = await forwarded(() => send(body));
+      assert.equal(sent, false, `forwarded: ${a.status} ${a.text}`);
+      assert.ok(a.status === 400 || a.status === 403, a.text);
+    }
   });
 
-  // Found by uploads.test.ts ("any multipart body"): no policy covers app media/upload, so an upload
-  // with no media part at all is forwarded to WeCom as an empty body, spending a call WeCom refuses
-  // (the robot route refuses it with wecom.upload.media-missing).
-  it('app-upload-without-media: an app media/upload without a media part is refused before WeCom', { todo: 'open: policies/15-app-contract.yaml has no rule for app.media_upload' }, async () => {
+  // Found by uploads.test.ts ("any multipart body"): no policy covered app media/upload, so an upload
+  // with no media part at all was forwarded to WeCom as an empty body, spending a call WeCom refuses
+  // (the robot route refuses it with wecom.upload.media-missing). Fixed by app.media.missing in
+  // policies/15-app-contract.yaml.
+  it('app-upload-without-media: an app media/upload without a media part is refused before WeCom', async () => {
     const b = 'nomedia';
     const body = `--${b}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n--${b}--\r\n`;
     const { a, forwarded: sent } = await forwarded(async () =>
