@@ -91,9 +91,11 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
           record.who = err.who;
           logRefusal(err, requestId);
         }
+        const gone = res.destroyed; // the agent hung up: nothing to answer, and not our failure
         const fe = sendError(res, err, requestId, deps.config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
-        if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });
+        if (gone) log.info('the agent disconnected before its answer', { request_id: requestId, code: fe.code });
+        else if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });
         if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' || fe.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
         record.errcode = fe.errcode;
         if (!record.why) record.why = { reason: fe.message };
