@@ -1,5 +1,4 @@
 import type http from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type express from 'express';
 import type { ResolvedConfig } from './config/load.js';
@@ -29,7 +28,7 @@ import { watchFiles } from './config/watch.js';
 import { loadGeneration, restartOnlyChanges, type FirewallOptions } from './generation.js';
 import { Metrics, countedAudit } from './metrics/metrics.js';
 import { createReadiness, type Readiness } from './health/readiness.js';
-import { Heartbeat } from './health/heartbeat.js';
+import { startHeartbeat, type Heartbeat } from './health/heartbeat.js';
 import { Dedupe } from './dedupe/dedupe.js';
 
 export type { FirewallOptions } from './generation.js';
@@ -182,43 +181,16 @@ export function createFirewall(options: FirewallOptions): Firewall {
     log.warn('admin.allowPublic: the approvals console and API may be bound beyond loopback; only bearer tokens guard them', { listen: `${config.admin.listen.host}:${config.admin.listen.port}`, tls: config.admin.tls ? 'on' : 'off: tokens and pending messages cross the network in clear' });
   }
   const admin = config.admin ? createAdminApp({ approvals, authenticate: createAuthenticator(config.admin, links), redactor, log, metrics }) : undefined;
-  const heartbeat = config.heartbeat && startHeartbeat(config.heartbeat);
-  function startHeartbeat(hb: NonNullable<ResolvedConfig['heartbeat']>): Heartbeat {
-    const beat = new Heartbeat({
-      everyMs: hb.everyMs,
-      failAfter: hb.failAfter,
-      beat: async () => {
-        const started = Date.now();
-        const record = { request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.robot, msgtype: 'text' } };
-        try {
-          await limits.take({ kind: 'robot', name: hb.robot }, 'system:heartbeat', 0);
-        } catch {
-          return undefined; // the robot's bucket is spent by real traffic: that is not an outage
-        }
-        try {
-          const answer = await postAs(hb.robot, { msgtype: 'text', text: { content: `wecom-firewall heartbeat ${new Date().toISOString()}` } });
-          audit.record({ ...record, decision: 'heartbeat', upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
-          return answer.status === 200 && answer.errcode === 0 ? undefined : `HTTP ${answer.status}, errcode ${answer.errcode ?? 'none'}`;
-        } catch (err) {
-          audit.record({ ...record, decision: 'heartbeat', upstream_status: 0, latency_ms: Date.now() - started });
-          return redactor.redact(String((err as Error).message ?? err));
-        }
-      },
-      alert: hb.alertRobot
-        ? async (text) => {
-            const answer = await postAs(hb.alertRobot!, { msgtype: 'text', text: { content: text } });
-            audit.record({ decision: 'alert', request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.alertRobot, msgtype: 'text' }, upstream_status: answer.status, upstream_errcode: answer.errcode });
-          }
-        : undefined,
+  const heartbeat =
+    config.heartbeat &&
+    startHeartbeat(config.heartbeat, {
+      take: (robot) => limits.take({ kind: 'robot', name: robot }, 'system:heartbeat', 0),
+      postAs,
+      audit,
       log,
-      onResult: (failures, ok) => {
-        metrics.heartbeatFailures.set(failures);
-        if (ok) metrics.heartbeatLastSuccess.set(Date.now() / 1000);
-      },
+      metrics,
+      redact: (text) => redactor.redact(text),
     });
-    beat.start();
-    return beat;
-  }
   const ready = createReadiness({ storeWritable: () => store.writable(), upstream: config.upstream, circuitOpen: () => guard.circuitOpen() });
 
   // Known-good policy sets are kept for `policy rollback`; failing to keep one is not a reason to stop.

@@ -1,9 +1,11 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { serve, type RunningServer } from '../lib/http/server.js';
+import { packageRoot } from '../lib/paths.js';
 import { startSimulator, type Simulator } from '../lib/simulator/index.js';
 import type { FirewallConfigInput } from '../lib/config/load.js';
 
@@ -130,3 +132,34 @@ export function mintToken(sub: string, options: { expiresIn?: string; secret?: s
 }
 
 export const text = (content: string, extra: Record<string, unknown> = {}) => ({ msgtype: 'text', text: { content, ...extra } });
+
+export interface CliProcess {
+  proc: ChildProcessWithoutNullStreams;
+  /** Its exit code, once it exits. */
+  exited: Promise<number | null>;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** For `serve`: waits for its "listening" line; the proxy and admin URLs it printed. */
+  listening(): Promise<{ url: string; admin?: string }>;
+}
+
+/** Runs the built CLI (`node dist/lib/cli/main.js ...`) as a child process. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const proc = spawn(process.execPath, [join(packageRoot(), 'dist', 'lib', 'cli', 'main.js'), ...args], { env: { ...process.env, ...env } });
+  let output = '';
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    exited,
+    output: () => output,
+    async listening() {
+      while (!/listening/.test(output)) {
+        if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode} before listening:\n${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { url: /"proxy":"([^"]+)"/.exec(output)![1]!, admin: /"admin":"(http[^"]+)"/.exec(output)?.[1] };
+    },
+  };
+}

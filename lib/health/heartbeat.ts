@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'winston';
+import type { AuditLog } from '../audit/audit.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { UpstreamAnswer } from '../upstream/send.js';
 
 // The heartbeat: a synthetic message to a chosen robot on a schedule, through the same path as
 // agents' messages, so a dead key, a revoked robot or an unreachable WeCom shows up before an agent
@@ -77,4 +82,54 @@ export class Heartbeat {
       this.deps.log.warn('alert message not posted', { cause: String((err as Error).message ?? err) });
     }
   }
+}
+
+export interface HeartbeatWiring {
+  /** Takes a token from the robot's bucket without waiting; throws when it is spent. */
+  take: (robot: string) => Promise<unknown>;
+  /** Posts a message through a robot with its real key (through the upstream guard). */
+  postAs: (robot: string, body: object) => Promise<UpstreamAnswer>;
+  audit: AuditLog;
+  log: Logger;
+  metrics: Metrics;
+  redact: (text: string) => string;
+}
+
+/** The configured heartbeat, started: each beat and alert audited, results in the metrics. */
+export function startHeartbeat(hb: NonNullable<ResolvedConfig['heartbeat']>, w: HeartbeatWiring): Heartbeat {
+  const text = (content: string) => ({ msgtype: 'text', text: { content } });
+  const heartbeat = new Heartbeat({
+    everyMs: hb.everyMs,
+    failAfter: hb.failAfter,
+    beat: async () => {
+      const started = Date.now();
+      const record = { decision: 'heartbeat' as const, request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.robot, msgtype: 'text' } };
+      try {
+        await w.take(hb.robot);
+      } catch {
+        return undefined; // the robot's bucket is spent by real traffic: that is not an outage
+      }
+      try {
+        const answer = await w.postAs(hb.robot, text(`wecom-firewall heartbeat ${new Date().toISOString()}`));
+        w.audit.record({ ...record, upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
+        return answer.status === 200 && answer.errcode === 0 ? undefined : `HTTP ${answer.status}, errcode ${answer.errcode ?? 'none'}`;
+      } catch (err) {
+        w.audit.record({ ...record, upstream_status: 0, latency_ms: Date.now() - started });
+        return w.redact(String((err as Error).message ?? err));
+      }
+    },
+    alert: hb.alertRobot
+      ? async (message) => {
+          const answer = await w.postAs(hb.alertRobot!, text(message));
+          w.audit.record({ decision: 'alert', request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.alertRobot, msgtype: 'text' }, upstream_status: answer.status, upstream_errcode: answer.errcode });
+        }
+      : undefined,
+    log: w.log,
+    onResult: (failures, ok) => {
+      w.metrics.heartbeatFailures.set(failures);
+      if (ok) w.metrics.heartbeatLastSuccess.set(Date.now() / 1000);
+    },
+  });
+  heartbeat.start();
+  return heartbeat;
 }

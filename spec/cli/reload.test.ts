@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/paths.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { tempDir, text } from '../helpers.js';
+import { tempDir, text, spawnCli } from '../helpers.js';
 
 // The running server reloads config and policies on SIGHUP and on file change, refuses an invalid
 // set (the last good one stays), keeps good sets for `policy rollback`, and on SIGTERM finishes what
@@ -24,14 +24,7 @@ const REJECT_DEPLOY = `rules:
     reason: no deploy talk here
 ${ALLOW}`;
 
-function start(config: string, env: NodeJS.ProcessEnv) {
-  const proc = spawn(process.execPath, [cli, 'serve', '--config', config], { env: { ...process.env, ...env } });
-  let output = '';
-  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { proc, exited, output: () => output };
-}
+const start = (config: string, env: NodeJS.ProcessEnv) => spawnCli(['serve', '--config', config], env);
 
 const policyCli = (args: string[]) => spawnSync(process.execPath, [cli, 'policy', ...args], { encoding: 'utf8' });
 
@@ -65,8 +58,7 @@ describe('reload, rollback and graceful stop', () => {
     config = join(dir, 'firewall.yaml');
     writeFileSync(config, `listen: 127.0.0.1:0\nupstream: ${sim.url}\ndataDir: ./data\npolicies: [./policies]\nrobots:\n  ops:\n    key: \${env:OPS_KEY}\n    limit: 1000/min\n`);
     server = start(config, { OPS_KEY: key });
-    await until('listening', () => /listening/.test(server.output()));
-    url = /"proxy":"([^"]+)"/.exec(server.output())![1]!;
+    ({ url } = await server.listening());
   });
   after(async () => {
     if (server.proc.exitCode === null) server.proc.kill('SIGKILL');
@@ -127,8 +119,7 @@ describe('reload, rollback and graceful stop', () => {
     server.proc.kill('SIGTERM');
     await server.exited;
     server = start(config, { OPS_KEY: key });
-    await until('listening', () => /listening/.test(server.output()));
-    url = /"proxy":"([^"]+)"/.exec(server.output())![1]!;
+    ({ url } = await server.listening());
     const inFlight = post(`slow ${randomUUID()}`);
     await new Promise((r) => setTimeout(r, 200));
     server.proc.kill('SIGTERM');

@@ -1,23 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../lib/paths.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { ADMIN_SECRET, tempDir, text } from '../helpers.js';
+import { ADMIN_SECRET, tempDir, text, spawnCli } from '../helpers.js';
 
-const cli = join(packageRoot(), 'dist', 'lib', 'cli', 'main.js');
 
-function run(args: string[], env: NodeJS.ProcessEnv) {
-  const proc = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
-  let output = '';
-  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  return { proc, exited, output: () => output };
-}
+const run = spawnCli;
 
 describe('wecom-firewall serve', () => {
   let sim: Simulator;
@@ -40,11 +30,7 @@ describe('wecom-firewall serve', () => {
       `listen: 127.0.0.1:0\nupstream: ${sim.url}\ndataDir: ./data\nrobots:\n  ops:\n    key: \${env:OPS_KEY}\nadmin:\n  listen: 127.0.0.1:0\n  jwtSecret: \${env:ADMIN_SECRET}\napprovals:\n  approvers: [alice]\n`,
     );
     const server = run(['serve', '--config', config], env);
-    while (!/listening/.test(server.output())) {
-      if (server.proc.exitCode !== null) assert.fail(server.output());
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const url = /"proxy":"([^"]+)"/.exec(server.output())![1]!;
+    const { url } = await server.listening();
     const post = (alias: string, body: unknown) => fetch(`${url}/cgi-bin/webhook/send?key=${alias}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal((await post('ops', text('hello'))).status, 200);
     assert.equal((await post(key, text('the agent pasted the real key'))).status, 404);

@@ -1,33 +1,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../lib/paths.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { ADMIN_SECRET, mintToken, tempDir, text } from '../helpers.js';
+import { ADMIN_SECRET, mintToken, tempDir, text, spawnCli } from '../helpers.js';
 
 // The real server, killed with SIGKILL after answering 202: the parked message is in the store when
 // it comes back, an approver approves it there, and it reaches WeCom exactly once.
 
-const cli = join(packageRoot(), 'dist', 'lib', 'cli', 'main.js');
 
-function serve(config: string, env: NodeJS.ProcessEnv) {
-  const proc = spawn(process.execPath, [cli, 'serve', '--config', config], { env: { ...process.env, ...env } });
-  let output = '';
-  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const listening = (async () => {
-    while (!/listening/.test(output)) {
-      if (proc.exitCode !== null) throw new Error(output);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return { url: /"proxy":"([^"]+)"/.exec(output)![1]!, admin: /"admin":"([^"]+)"/.exec(output)![1]! };
-  })();
-  return { proc, exited, listening };
-}
+const serve = (config: string, env: NodeJS.ProcessEnv) => spawnCli(['serve', '--config', config], env);
 
 describe('a parked message across kill -9', () => {
   let sim: Simulator;
@@ -47,7 +30,7 @@ describe('a parked message across kill -9', () => {
     writeFileSync(config, `listen: 127.0.0.1:0\nupstream: ${sim.url}\ndataDir: ./data\nrobots:\n  ops:\n    key: \${env:OPS_KEY}\nadmin:\n  listen: 127.0.0.1:0\n  jwtSecret: \${env:ADMIN_SECRET}\napprovals:\n  approvers: [alice]\n`);
     const env = { OPS_KEY: key, ADMIN_SECRET };
     const first = serve(config, env);
-    const { url } = await first.listening;
+    const { url } = await first.listening();
     const parked = await fetch(`${url}/cgi-bin/webhook/send?key=ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(text('all hands at 3', { mentioned_list: ['@all'] })) });
     assert.equal(parked.status, 202);
     const id = ((await parked.json()) as { approval_id: string }).approval_id;
@@ -56,7 +39,7 @@ describe('a parked message across kill -9', () => {
 
     const second = serve(config, env);
     try {
-      const { admin } = await second.listening;
+      const admin = (await second.listening()).admin!;
       const alice = await mintToken('alice');
       const shown = await fetch(`${admin}/approvals/${id}`, { headers: { authorization: `Bearer ${alice}` } });
       assert.equal(((await shown.json()) as { approval: { status: string } }).approval.status, 'pending');

@@ -1,10 +1,10 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { HELPDESK } from '../helpers.js';
 import { encode, encoding, envelope, fromValue, jnode, mutate, mutation, nastyString, serialize, style, validAppMessage } from './arbitraries.js';
-import { assertFilesClean, assertHealthy, checkReply, outcome, params, printTallies, replyOf, startFuzzStack, tally, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, outcome, params, replyOf, useFuzzStack, tally, upstreamCount, type FuzzStack, type Reply } from './harness.js';
 
 // Fuzzing the self-built-app API: gettoken queries, access tokens, message/send and appchat/send
 // bodies, the privileged endpoints and any other app path. Whatever comes in: no 5xx, a refusal is
@@ -15,18 +15,7 @@ import { assertFilesClean, assertHealthy, checkReply, outcome, params, printTall
 describe('fuzz: app API', () => {
   let stack: FuzzStack;
   const tokens = new Set<string>();
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(async () => {
-    try {
-      printTallies();
-      await assertFilesClean(stack, tokens);
-    } finally {
-      await stack.close();
-    }
-  });
+  useFuzzStack((s) => (stack = s), { forbidden: tokens });
 
   const get = async (pathAndQuery: string): Promise<Reply> => replyOf(await fetch(`${stack.server.url}${pathAndQuery}`));
   const post = async (pathAndQuery: string, body: Buffer | string, contentType = 'application/json'): Promise<Reply> =>

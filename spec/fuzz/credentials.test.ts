@@ -1,8 +1,8 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { credential, embeddedCredential, forwardedFilename, multipartBody, multipartContentType, nastyString, validAppMessage, validRobotMessage, type Multipart } from './arbitraries.js';
-import { assertFilesClean, assertHealthy, checkReply, params, replyOf, startFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, params, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
 
 // Positive cases for the shipped guardrails (policies/20-guardrails.yaml): a credential of every
 // kind the pack names, in prose, inserted into a random string field of an otherwise valid message
@@ -70,17 +70,7 @@ const placement = fc.constantFrom<'replace' | 'new-field' | 'new-array' | 'new-o
 describe('fuzz: credentials anywhere are refused on every route', () => {
   let stack: FuzzStack;
   const sent = new Set<string>();
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(async () => {
-    try {
-      await assertFilesClean(stack, sent); // the audit log is built from digests: no credential in it
-    } finally {
-      await stack.close();
-    }
-  });
+  useFuzzStack((s) => (stack = s), { forbidden: sent });
 
   async function expectRefused(call: () => Promise<Reply>, credential: string, what: string): Promise<void> {
     sent.add(credential);

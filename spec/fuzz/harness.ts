@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import assert from 'node:assert/strict';
+import { after, afterEach, before } from 'node:test';
 import net from 'node:net';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,28 @@ export interface FuzzStack extends Stack {
  * cheaply; no reload on policy edits. The app has a minted token and the firewall has fetched the
  * real one.
  */
+/**
+ * The hooks every fuzz suite has: a fuzz stack started before, checked healthy after every property,
+ * and after all: tallies printed, the files under dataDir checked clean (of the secrets, and of
+ * `forbidden`), the stack closed. `ready` receives the stack.
+ */
+export function useFuzzStack(ready: (stack: FuzzStack) => void, options: { forbidden?: Iterable<string>; checkFiles?: boolean } = {}): void {
+  let stack: FuzzStack;
+  before(async () => {
+    stack = await startFuzzStack();
+    ready(stack);
+  });
+  afterEach(() => assertHealthy(stack));
+  after(async () => {
+    try {
+      printTallies();
+      if (options.checkFiles !== false) await assertFilesClean(stack, options.forbidden);
+    } finally {
+      await stack.close();
+    }
+  });
+}
+
 export async function startFuzzStack(): Promise<FuzzStack> {
   captureStderr();
   const fast = '1000000/min';

@@ -1,8 +1,8 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { envelope, fromValue, nastyString, serialize, validRobotMessage } from './arbitraries.js';
-import { assertFilesClean, assertHealthy, checkReply, fromFirewall, outcome, params, printTallies, rawRequest, startFuzzStack, tally, upstreamCount, type FuzzStack } from './harness.js';
+import { checkReply, fromFirewall, outcome, params, rawRequest, useFuzzStack, tally, upstreamCount, type FuzzStack } from './harness.js';
 
 // Fuzzing the headers of POST /cgi-bin/webhook/send over a raw socket: Content-Type variants and
 // charsets, Content-Length too short, too long, repeated or nonsense, chunked bodies (and chunked
@@ -12,18 +12,7 @@ import { assertFilesClean, assertHealthy, checkReply, fromFirewall, outcome, par
 
 describe('fuzz: request headers and framing', () => {
   let stack: FuzzStack;
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(async () => {
-    try {
-      printTallies();
-      await assertFilesClean(stack);
-    } finally {
-      await stack.close();
-    }
-  });
+  useFuzzStack((s) => (stack = s));
 
   const CONTENT_TYPES = [
     'application/json', 'application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'application/json;charset="UTF-8"', 'application/json ; charset=UTF-8',

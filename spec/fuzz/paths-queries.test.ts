@@ -1,9 +1,9 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HELPDESK } from '../helpers.js';
 import { nastyString } from './arbitraries.js';
-import { assertFilesClean, assertHealthy, checkReply, fromFirewall, outcome, params, printTallies, rawRequest, requestBytes, startFuzzStack, tally, upstreamCount, type FuzzStack } from './harness.js';
+import { checkReply, fromFirewall, outcome, params, rawRequest, requestBytes, useFuzzStack, tally, upstreamCount, type FuzzStack } from './harness.js';
 
 // Fuzzing request lines over a raw socket (fetch would normalise them): methods, paths
 // (percent-encoding, dot segments, double slashes, unicode, very long) and query strings (repeated
@@ -14,18 +14,7 @@ import { assertFilesClean, assertHealthy, checkReply, fromFirewall, outcome, par
 describe('fuzz: methods, paths and query strings', () => {
   let stack: FuzzStack;
   const unknownAliases = new Set<string>();
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(async () => {
-    try {
-      printTallies();
-      await assertFilesClean(stack, unknownAliases); // an unknown alias (maybe a real key) is audited as a digest only
-    } finally {
-      await stack.close();
-    }
-  });
+  useFuzzStack((s) => (stack = s), { forbidden: unknownAliases });
 
   const method = fc.oneof(
     { arbitrary: fc.constantFrom('POST', 'GET'), weight: 12 },

@@ -1,19 +1,15 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { HELPDESK } from '../helpers.js';
 import { md5, tinyPng } from '../fixtures/images.js';
-import { assertHealthy, checkReply, replyOf, startFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
 
 // Cases the fuzz properties found, kept as named specs. Mark one `todo` while it is open: it then
 // shows the wrong behaviour without failing the run (node:test), until it is fixed.
 
 describe('fuzz regressions', () => {
   let stack: FuzzStack;
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(() => stack.close());
+  useFuzzStack((s) => (stack = s), { checkFiles: false });
 
   const upload = async (path: string, disposition: string): Promise<Reply> => {
     const b = 'fuzzregression';

@@ -1,8 +1,8 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cleanUpload, forwardedFilename, multipart, multipartBody, multipartContentType, nastyString, type Multipart } from './arbitraries.js';
-import { assertFilesClean, assertHealthy, checkReply, params, rawRequest, replyOf, requestBytes, startFuzzStack, upstreamCount, type FuzzStack } from './harness.js';
+import { checkReply, params, rawRequest, replyOf, requestBytes, useFuzzStack, upstreamCount, type FuzzStack } from './harness.js';
 
 // Fuzzing upload_media (robots) and media/upload (apps) with multipart bodies: malformed and
 // mismatched boundaries, several parts or none, parts without names, hostile and huge filenames,
@@ -11,17 +11,7 @@ import { assertFilesClean, assertHealthy, checkReply, params, rawRequest, replyO
 
 describe('fuzz: multipart uploads', () => {
   let stack: FuzzStack;
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(async () => {
-    try {
-      await assertFilesClean(stack);
-    } finally {
-      await stack.close();
-    }
-  });
+  useFuzzStack((s) => (stack = s));
 
   const contentTypes = fc.constantFrom('multipart/form-data', 'multipart/form-data', 'multipart/form-data', 'MULTIPART/Form-Data', 'multipart/form-data; charset=utf-8', 'multipart/mixed', 'multipart/form-datax', 'application/octet-stream', 'text/plain', '');
   const robotType = fc.constantFrom('type=file', 'type=file', 'type=voice', 'type=image', 'type=', 'type=file&type=voice', '', 'TYPE=file', 'type=file%00');

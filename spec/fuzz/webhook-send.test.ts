@@ -1,8 +1,8 @@
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encode, encoding, envelope, fromValue, jnode, mutate, mutation, nest, serialize, style, validRobotMessage, ROBOT_MSGTYPES, hugeString, type JNode } from './arbitraries.js';
-import { assertFilesClean, assertHealthy, checkReply, params, replyOf, startFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, params, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
 
 // Fuzzing POST /cgi-bin/webhook/send bodies: garbage JSON, near-valid messages of every msgtype,
 // messages the contract refuses. Whatever comes in: no 5xx, a refusal is a 4xx with a non-zero
@@ -11,17 +11,7 @@ import { assertFilesClean, assertHealthy, checkReply, params, replyOf, startFuzz
 
 describe('fuzz: webhook/send payloads', () => {
   let stack: FuzzStack;
-  before(async () => {
-    stack = await startFuzzStack();
-  });
-  afterEach(() => assertHealthy(stack)); // the process stays healthy after every property
-  after(async () => {
-    try {
-      await assertFilesClean(stack);
-    } finally {
-      await stack.close();
-    }
-  });
+  useFuzzStack((s) => (stack = s));
 
   const tooLarge = (body: Buffer) => body.length > 64 * 1024; // the fuzz stack's limits.maxBodyBytes
 
