@@ -56,6 +56,7 @@ export const ERRORS = {
   // held requests (approval mode hold)
   APPROVAL_REJECTED: { status: 403, errcode: 9900014, message: 'rejected by an approver' },
   APPROVAL_TIMEOUT: { status: 403, errcode: 9900015, message: 'not approved in time; not sent' },
+  SHUTTING_DOWN: { status: 503, errcode: 9900023, message: 'the firewall is stopping; not sent' },
   // operations
   NOT_READY: { status: 503, errcode: 9900019, message: 'not ready' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, errcode: 9900020, message: 'Idempotency-Key already used for another message' },

@@ -3,7 +3,6 @@ import { statSync } from 'node:fs';
 import type express from 'express';
 import type { ResolvedConfig } from './config/load.js';
 import { ConfigError } from './config/load.js';
-import { RecipientLimits } from './limits/recipients.js';
 import { SqliteApprovalStore } from './approvals/sqlite-store.js';
 import { Approvals } from './approvals/service.js';
 import { ApprovalLinks } from './approvals/links.js';
@@ -56,6 +55,13 @@ export interface Firewall {
    * once, otherwise the old one stays in force and the problems (file:line) are returned and logged.
    */
   reload(): ReloadResult;
+  /**
+   * Answers every held request 503 / 9900023 (its record expires: it is never sent later) and stops
+   * scheduling deliveries. A stopping server calls it before draining its connections; close() does too.
+   */
+  settleHolds(): Promise<void>;
+  /** Resolves once every audit record so far is written to the file. */
+  flushAudit(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,21 +94,21 @@ export function createFirewall(options: FirewallOptions): Firewall {
   });
   const proxy = new UpstreamProxy(config.upstream, agent, config.upstreamTimeoutMs, guard);
   const apps = new AppClient(config.upstream, agent, config.upstreamTimeoutMs, config.redactor, guard);
-  const robotSend = (alias: string, path: string, body: Buffer, contentType: string, waitCooldownMs = 0) =>
-    guard.call({ target: `robot:${alias}`, waitCooldownMs }, () => requestUpstream(config.upstream, agent, { method: 'POST', path, body, contentType }, config.upstreamTimeoutMs));
+  const robotSend = (alias: string, path: string, body: Buffer, contentType: string) =>
+    guard.call({ target: `robot:${alias}` }, () => requestUpstream(config.upstream, agent, { method: 'POST', path, body, contentType }, config.upstreamTimeoutMs));
   // An approved record goes out with the real credential of its robot or app, looked up at send time.
-  // It waits out a 45009 cooldown (as it waits for its bucket); while the circuit is open it fails
-  // at once, clearly and certainly unsent, rather than leave the approver waiting on a probe.
+  // A 45009 cooldown or an open circuit refuses at once (certainly unsent); the delivery schedule
+  // (approvals/delivery.ts) tries again when they are over.
   const deliver = async (record: Approval) => {
     const [path = '', query = ''] = record.target.split('?');
     if (record.route.startsWith('app.')) {
       const app = config.apps.get(record.robot);
       if (!app) throw new FirewallError('INTERNAL', `app ${record.robot} is no longer configured; not sent`);
-      return apps.call(app, record.method, path, query, record.method === 'POST' ? record.payload : undefined, record.contentType, config.resilience.cooldownMs);
+      return apps.call(app, record.method, path, query, record.method === 'POST' ? record.payload : undefined, record.contentType);
     }
     const robot = config.robots.get(record.robot);
     if (!robot) throw new FirewallError('INTERNAL', `robot ${record.robot} is no longer configured; not sent`);
-    return robotSend(robot.alias, upstreamPath(path, robot.key, query), record.payload, record.contentType, config.resilience.cooldownMs);
+    return robotSend(robot.alias, upstreamPath(path, robot.key, query), record.payload, record.contentType);
   };
   /** Posts the firewall's own message (a card, a heartbeat, an alert) through a robot with its real key. */
   const postAs = (alias: string, body: object) => {
@@ -121,7 +127,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
       links,
       consoleUrl: `${publicUrl}/console/`,
       redact: (text) => redactor.redact(text),
-      take: () => limits.take({ kind: 'robot', name: notifyRobot.alias }, 'system:notify', 0),
+      take: () => limits.take({ caller: 'system:notify', target: { kind: 'robot', name: notifyRobot.alias } }, 0),
       post: (body) => postAs(notifyRobot.alias, body),
       audit,
       log,
@@ -133,6 +139,11 @@ export function createFirewall(options: FirewallOptions): Firewall {
     audit,
     deliver,
     notify,
+    log,
+    cooldownLeftMs: (target) => guard.cooldowns.remainingMs(target),
+    get deliverWithinMs() {
+      return config.approvals.deliverWithinMs;
+    },
     get limits() {
       return limits;
     },
@@ -167,7 +178,6 @@ export function createFirewall(options: FirewallOptions): Firewall {
       return limits;
     },
     policies: () => policies,
-    recipients: new RecipientLimits(),
     approvals,
     audit,
     proxy,
@@ -184,7 +194,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
   const heartbeat =
     config.heartbeat &&
     startHeartbeat(config.heartbeat, {
-      take: (robot) => limits.take({ kind: 'robot', name: robot }, 'system:heartbeat', 0),
+      take: (robot) => limits.take({ caller: 'system:heartbeat', target: { kind: 'robot', name: robot } }, 0),
       postAs,
       audit,
       log,
@@ -240,8 +250,8 @@ export function createFirewall(options: FirewallOptions): Firewall {
   }
 
   const resumed = approvals.resume().then(
-    ({ sent, interrupted }) => {
-      if (sent || interrupted) log.info('approvals resumed after a restart', { sent, interrupted });
+    ({ scheduled, interrupted, heldExpired }) => {
+      if (scheduled || interrupted || heldExpired) log.info('approvals resumed after a restart', { approved_to_deliver: scheduled, interrupted_sends_failed: interrupted, held_expired: heldExpired });
     },
     (err: unknown) => log.error('resuming approved messages failed', { cause: String(err) }),
   );
@@ -266,6 +276,8 @@ export function createFirewall(options: FirewallOptions): Firewall {
     healthy: () => !closed && audit.healthy() && store.healthy(),
     ready,
     reload,
+    settleHolds: () => approvals.close(),
+    flushAudit: () => audit.flush(),
     close: async () => {
       if (closed) return;
       closed = true;
@@ -273,7 +285,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
       clearInterval(purger);
       await heartbeat?.stop();
       await resumed; // never close the store under a send in progress
-      await approvals.drain();
+      await approvals.close(); // held requests answered 503 and expired; sends under way finished
       proxy.close();
       agent.destroy();
       await audit.close();

@@ -7,9 +7,10 @@ import { Limits } from './limits/limiter.js';
 // What a reload replaces as one unit: the config, the policies compiled against it, the buckets and
 // who may use the admin API. Built whole (and so validated whole) before anything is swapped.
 
-export type FirewallOptions =
-  | { configFile: string; env?: NodeJS.ProcessEnv }
-  | { config: FirewallConfigInput; baseDir?: string; env?: NodeJS.ProcessEnv };
+export type FirewallOptions = ({ configFile: string; env?: NodeJS.ProcessEnv } | { config: FirewallConfigInput; baseDir?: string; env?: NodeJS.ProcessEnv }) & {
+  /** The rate limits' clock (monotonic ms). For specs that move time by hand; default performance.now. */
+  clock?: () => number;
+};
 
 export interface Generation {
   config: ResolvedConfig;
@@ -21,8 +22,8 @@ export interface Generation {
 
 /**
  * Reads the config and policies and compiles them; throws ConfigError / PolicyError naming file and
- * line. The previous generation's buckets are kept when no limit changed, so a reload does not hand
- * every agent a fresh quota.
+ * line. The previous generation's logs of what was sent are kept, so a reload does not hand every
+ * agent a fresh quota.
  */
 export function loadGeneration(options: FirewallOptions, previous?: Generation): Generation {
   const config =
@@ -30,7 +31,8 @@ export function loadGeneration(options: FirewallOptions, previous?: Generation):
   const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
   checkCallerNames(config, policies);
   const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
-  const limits = previous && isDeepStrictEqual(bucketsOf(previous.config), bucketsOf(config)) ? previous.limits : new Limits(config.limits, bucketsOf(config).targets);
+  // The logs of what was sent carry over: a reload, even one that changes a limit, hands out no fresh quota.
+  const limits = previous && isDeepStrictEqual(bucketsOf(previous.config), bucketsOf(config)) ? previous.limits : new Limits(config.limits, bucketsOf(config).targets, previous?.limits.logs, options.clock);
   return { config, policies, limits, everyone };
 }
 

@@ -133,6 +133,35 @@ export function mintToken(sub: string, options: { expiresIn?: string; secret?: s
 
 export const text = (content: string, extra: Record<string, unknown> = {}) => ({ msgtype: 'text', text: { content, ...extra } });
 
+type Truthy<T> = Exclude<T, false | 0 | 0n | '' | null | undefined>;
+
+/**
+ * Waits for a condition instead of sleeping and hoping: polls `check` until it returns something
+ * truthy, and returns that. A check that throws counts as "not yet" (a fetch to a server that is
+ * starting, reloading or has just dropped an idle keep-alive socket fails; the next one may not).
+ * Past `timeoutMs` it fails naming `what` and the last error. The deadline is generous on purpose:
+ * a condition that holds returns at once, and a loaded CI machine is slow.
+ */
+export async function until<T>(what: string, check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<Truthy<T>> {
+  const { timeoutMs = 20_000, intervalMs = 25 } = options;
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as Truthy<T>;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const e = lastError as { cause?: unknown } | undefined;
+      const cause = lastError === undefined ? '' : `; last error: ${String(lastError)}${e?.cause ? ` (${String(e.cause)})` : ''}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`, { cause: lastError });
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 export interface CliProcess {
   proc: ChildProcessWithoutNullStreams;
   /** Its exit code, once it exits. */

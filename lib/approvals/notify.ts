@@ -1,6 +1,8 @@
 import type { Logger } from 'winston';
 import type { AuditLog } from '../audit/audit.js';
 import type { UpstreamAnswer } from '../upstream/send.js';
+import type { Reservation } from '../limits/limiter.js';
+import { spending } from '../upstream/outcome.js';
 import type { Approval } from './store.js';
 import type { ApprovalLinks } from './links.js';
 import { previewOf, inertMarkdown } from './preview.js';
@@ -70,7 +72,8 @@ export interface NotifierDeps {
   consoleUrl: string;
   redact: (text: string) => string;
   /** Takes a token from the notify robot's bucket (a card counts against WeCom's 20/min like any message). */
-  take: () => Promise<unknown>;
+  /** The notify robot's tokens (given back when the card certainly did not go). */
+  take: () => Promise<Reservation>;
   /** Posts a message body (JSON) through the notify robot with its real key. */
   post: (body: object) => Promise<UpstreamAnswer>;
   audit: AuditLog;
@@ -87,8 +90,8 @@ export function createNotifier(deps: NotifierDeps): (record: Approval) => Promis
     const what = { route: 'webhook.send', robot: deps.robot, msgtype: 'markdown', approval_id: record.id };
     try {
       const content = await cardFor(record, deps.links, deps.consoleUrl, deps.redact);
-      await deps.take();
-      const answer = await deps.post({ msgtype: 'markdown', markdown: { content } });
+      const tokens = await deps.take();
+      const answer = await spending(tokens, () => deps.post({ msgtype: 'markdown', markdown: { content } }));
       const ok = answer.status === 200 && answer.errcode === 0;
       deps.audit.record({ decision: ok ? 'notified' : 'notify_failed', request_id: record.requestId, who: 'system:notify', what, upstream_status: answer.status, upstream_errcode: answer.errcode });
       if (!ok) deps.log.warn('approval card not accepted by WeCom', { approval_id: record.id, robot: deps.robot, status: answer.status, errcode: answer.errcode });

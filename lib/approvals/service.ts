@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Logger } from 'winston';
 import { FirewallError } from '../errors.js';
 import type { AuditLog } from '../audit/audit.js';
 import type { Limits } from '../limits/limiter.js';
@@ -7,17 +7,23 @@ import type { UpstreamAnswer } from '../upstream/send.js';
 import type { Approval, ApprovalStore, HistoryQuery, NewApproval } from './store.js';
 import type { LinkIdentity } from './links.js';
 import type { ApprovalRequirement } from '../policy/types.js';
+import { Deliveries } from './delivery.js';
 
-// Parking and deciding. An approved record is sent once, with the bytes that were parked: the
-// digest is checked again before sending, and the store's guarded updates keep a record from
-// being decided twice.
+// Parking and deciding. An approved record is sent once, with the bytes that were parked (the
+// digest is checked again before sending), when its robot's window has room (delivery.ts); the
+// store's guarded updates keep a record from being decided twice.
 
 export interface ApprovalDeps {
   store: ApprovalStore;
   audit: AuditLog;
   limits: Limits;
-  /** Sends an approved record's exact bytes to WeCom with the real credential of its robot or app. */
+  log: Logger;
+  /** Sends an approved record's exact bytes to WeCom with the real credential (never waits out a cooldown). */
   deliver: (record: Approval) => Promise<UpstreamAnswer>;
+  /** How long a target (`robot:<alias>`, `app:<name>`) still cools down after WeCom's 45009 (the upstream guard's). */
+  cooldownLeftMs: (target: string) => number;
+  /** approvals.deliverWithin: how long an approved message may wait to be delivered. */
+  deliverWithinMs?: number;
   ttlMs: number;
   /** The default approvers (approvals.approvers), for rules that name none. */
   approvers: string[];
@@ -37,41 +43,73 @@ export interface Decider {
   link?: LinkIdentity;
 }
 
-/** How long an approved message may wait for its robot's bucket before the send gives up (marked failed). */
-const SEND_MAX_WAIT_MS = 60_000;
+/** Approving answers within this long: `sent` when the message could go at once, else `approved` with when it will. */
+const ANSWER_WITHIN_MS = 1_500;
+/** An approved message may wait at least this long for its robot (the default deadline is the record's remaining ttl). */
+const MIN_DELIVER_WITHIN_MS = 10 * 60_000;
 
 const FINAL = new Set(['sent', 'failed', 'rejected', 'expired']);
 
+/** What a held request learns: the record as it stands, or that the firewall is stopping. */
+export type HoldOutcome = Approval | 'stopping';
+
 export class Approvals {
-  /** Emits a record's id with the record when it reaches a final status (for held requests). */
+  /** Emits a record's id with the record when a decision or a delivery attempt changed it (for held requests). */
   private readonly settled = new EventEmitter();
+  private readonly deliveries: Deliveries;
+  /** Held requests waiting, by record id: settled with 'stopping' by close(). */
+  private readonly holds = new Map<string, (outcome: HoldOutcome) => void>();
+  private closed = false;
 
   constructor(private readonly deps: ApprovalDeps) {
     this.settled.setMaxListeners(0);
+    this.deliveries = new Deliveries({
+      store: deps.store,
+      audit: deps.audit,
+      get limits() {
+        return deps.limits;
+      },
+      log: deps.log,
+      deliver: (record) => deps.deliver(record),
+      cooldownLeftMs: (target) => deps.cooldownLeftMs(target),
+      changed: (record) => this.settled.emit(record.id, record),
+    });
   }
 
   /**
-   * Waits up to `ms` for a record's outcome. If nobody decided in time, the record is expired (so a
-   * late approval cannot send what the agent was told was refused); if it was approved meanwhile,
-   * the send already under way is awaited.
+   * Waits for a held record's outcome until it expires (its expiry is the hold). Nobody decided in
+   * time: the record is expired, so a late approval cannot send what the agent was told was refused.
+   * Approved and being sent: that send is awaited. Approved but waiting for its robot's window: the
+   * record as it stands (the agent is told it will be sent). close() settles every hold with 'stopping'.
    */
-  waitFor(id: string, ms: number): Promise<Approval> {
+  waitFor(id: string): Promise<HoldOutcome> {
     const { store, audit } = this.deps;
     return new Promise((resolve) => {
-      const done = (a: Approval) => {
+      const record = store.get(id);
+      if (!record || this.closed) return resolve(this.closed ? 'stopping' : record!);
+      const finish = (outcome: HoldOutcome) => {
         clearTimeout(timer);
-        this.settled.off(id, done);
-        resolve(a);
+        this.settled.off(id, onSettled);
+        this.holds.delete(id);
+        resolve(outcome);
+      };
+      let due = false;
+      const onSettled = (a: Approval) => {
+        if (FINAL.has(a.status) || (due && a.status !== 'sending')) finish(a);
       };
       const timer = setTimeout(() => {
-        this.settled.off(id, done);
-        const expired = store.expireNow(id);
+        if (this.closed) return;
+        due = true;
+        if (store.expireNow(id)) {
+          const now = store.get(id)!;
+          audit.record({ decision: 'approval_rejected', request_id: now.requestId, who: 'system:hold-timeout', what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason: 'not decided while the request was held' } });
+          return finish(now);
+        }
         const now = store.get(id)!;
-        if (expired) audit.record({ decision: 'approval_rejected', request_id: now.requestId, who: 'system:hold-timeout', what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason: 'not decided while the request was held' } });
-        if (FINAL.has(now.status)) resolve(now);
-        else this.settled.once(id, resolve);
-      }, ms);
-      this.settled.on(id, done);
+        if (now.status !== 'sending') finish(now); // final, or approved and waiting for its window
+      }, Math.max(0, Date.parse(record.expiresAt) - Date.now()));
+      this.settled.on(id, onSettled);
+      this.holds.set(id, finish);
     });
   }
 
@@ -90,12 +128,15 @@ export class Approvals {
         ...input,
         approvers: requirement?.approvers ?? this.deps.approvers,
         required: requirement?.required ?? 1,
-        expiresAt: new Date(Date.now() + (requirement?.ttlMs ?? this.deps.ttlMs)),
+        // A held record lives as long as its hold: the agent's request is answered then, and nothing
+        // it was told was refused may be sent later.
+        expiresAt: new Date(Date.now() + (requirement?.mode === 'hold' ? requirement.holdMs : (requirement?.ttlMs ?? this.deps.ttlMs))),
+        held: requirement?.mode === 'hold',
       });
     } catch (err) {
       throw new FirewallError('STORE_UNAVAILABLE', 'could not store the request for approval', { cause: err });
     }
-    if (this.deps.notify) this.track(this.deps.notify(record).then(() => record));
+    if (this.deps.notify) this.track(this.deps.notify(record));
     return record;
   }
 
@@ -140,7 +181,7 @@ export class Approvals {
     // Identities are names: the caller that asked (once callers are named) cannot approve itself.
     if (who === before.caller) throw new FirewallError('FORBIDDEN', 'the caller that made a request cannot decide it');
     const spend = decider.link && { jti: decider.link.jti, expiresAt: decider.link.expiresAt };
-    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}), ...(decider.link ? { via: 'link' as const } : {}) }, spend);
+    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}), ...(decider.link ? { via: 'link' as const } : {}) }, spend, (r) => this.deliverBy(r));
     if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND'); // deleted under us
     if (voted === 'token_spent') throw new FirewallError('UNAUTHENTICATED', 'this link was already used to decide; open the console and sign in');
     if (voted === 'duplicate') throw new FirewallError('APPROVAL_DECIDED', 'you already voted on this request; a vote counts once');
@@ -152,66 +193,75 @@ export class Approvals {
     const decision = verdict === 'reject' ? 'approval_rejected' : voted.status === 'approved' ? 'approved' : 'approval_vote';
     audit.record({ decision, request_id: voted.requestId, who, what, why: { rule: voted.rule, reason: voted.reason } });
     if (voted.status === 'rejected') this.settled.emit(id, voted);
-    return voted.status === 'approved' ? this.track(this.send(voted, who)) : voted;
+    if (voted.status !== 'approved') return voted;
+    // The approver is answered within ANSWER_WITHIN_MS: sent (or failed) if it went at once, else
+    // approved, with when the next attempt is due. Delivery goes on either way.
+    const delivery = this.track(this.deliveries.attempt(id, who));
+    let timer: NodeJS.Timeout | undefined;
+    const soon = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ANSWER_WITHIN_MS)));
+    const done = await Promise.race([delivery, soon]);
+    clearTimeout(timer);
+    return done ?? store.get(id)!;
   }
 
-  /** Waits for every send in progress, so closing the store never strands a record in `sending`. */
+  /** When an approved record must be delivered by: approvals.deliverWithin from now, or its remaining ttl, at least 10 minutes. */
+  private deliverBy(record: Approval): Date {
+    const now = Date.now();
+    if (this.deps.deliverWithinMs !== undefined) return new Date(now + this.deps.deliverWithinMs);
+    return new Date(Math.max(Date.parse(record.expiresAt), now + MIN_DELIVER_WITHIN_MS));
+  }
+
+  /** Waits for every send and card in progress, so closing the store never strands a record in `sending`. */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.inflight]);
   }
 
-  private readonly inflight = new Set<Promise<Approval>>();
+  /**
+   * Stops: every held request is answered 'stopping' and its record expired (the agent is told it was
+   * not sent, so it must never be sent later); scheduled deliveries stop (they stay approved and the
+   * next start resumes them); sends under way are awaited.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [id, finish] of [...this.holds]) {
+      if (this.deps.store.expireNow(id)) {
+        const now = this.deps.store.get(id)!;
+        this.deps.audit.record({ decision: 'approval_rejected', request_id: now.requestId, who: 'system:stop', what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason: 'the firewall stopped while the request was held' } });
+      }
+      finish('stopping');
+    }
+    await this.deliveries.stop();
+    await this.drain();
+  }
 
-  private track(send: Promise<Approval>): Promise<Approval> {
-    this.inflight.add(send);
-    void send.finally(() => this.inflight.delete(send)).catch(() => undefined);
-    return send;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    void work.finally(() => this.inflight.delete(work)).catch(() => undefined);
+    return work;
   }
 
   /**
-   * After a restart: sends what was approved but not yet started, and marks what was interrupted
-   * mid-send as failed without resending it (WeCom may have it; a message is never sent twice).
+   * After a restart: held records are expired (their requests were cut by the stop); what was
+   * interrupted mid-send is marked failed without resending it (WeCom may have it); what was approved
+   * and not yet sent is delivered (now, or when its window allows).
    */
-  async resume(): Promise<{ sent: number; interrupted: number }> {
+  async resume(): Promise<{ scheduled: number; interrupted: number; heldExpired: number }> {
     const { store, audit } = this.deps;
+    const held = store.expireHeld();
+    for (const record of held) {
+      audit.record({ decision: 'approval_rejected', request_id: record.requestId, who: 'system:resume', what: { route: record.route, robot: record.robot, approval_id: record.id }, why: { rule: record.rule, reason: 'held request cut by a stop: its agent was answered nothing, so it is never sent' } });
+    }
     let interrupted = 0;
     for (const record of store.withStatus('sending')) {
-      store.finish(record.id, 'failed', { status: 0, body: 'the firewall stopped while sending: WeCom may or may not have it; not sent again' });
+      store.finish(record.id, 'failed', { status: 502, body: 'the firewall stopped while sending: WeCom may or may not have it; not sent again', code: 'UPSTREAM_OUTCOME_UNKNOWN' });
       audit.record({ decision: 'send_failed', request_id: record.requestId, who: 'system:resume', what: { route: record.route, robot: record.robot, approval_id: record.id, sha256: record.sha256 }, why: { reason: 'interrupted while sending' } });
       interrupted++;
     }
-    let sent = 0;
-    for (const record of store.withStatus('approved')) {
-      if ((await this.track(this.send(record, 'system:resume'))).status === 'sent') sent++;
-    }
-    return { sent, interrupted };
-  }
-
-  private async send(record: Approval, who: string): Promise<Approval> {
-    const result = await this.sendOnce(record, who);
-    if (FINAL.has(result.status)) this.settled.emit(record.id, result);
-    return result;
-  }
-
-  private async sendOnce(record: Approval, who: string): Promise<Approval> {
-    const { store, audit, limits } = this.deps;
-    const what = { route: record.route, robot: record.robot, msgtype: record.msgtype, size: record.payload.length, sha256: record.sha256, approval_id: record.id };
-    const fail = (status: number, body: string) => {
-      audit.record({ decision: 'send_failed', request_id: record.requestId, who, what, upstream_status: status });
-      return store.finish(record.id, 'failed', { status, body });
-    };
-    // Claimed before anything leaves: a second sender, or a restart, finds it `sending` and keeps off.
-    if (!store.claim(record.id)) return store.get(record.id)!;
-    if (createHash('sha256').update(record.payload).digest('hex') !== record.sha256) return fail(0, 'stored payload does not match its digest; not sent');
-    const started = Date.now();
-    try {
-      await limits.take({ kind: record.route.startsWith('app.') ? 'app' : 'robot', name: record.robot }, record.caller, SEND_MAX_WAIT_MS);
-      const answer = await this.deps.deliver(record);
-      const ok = answer.status === 200 && answer.errcode === 0;
-      audit.record({ decision: ok ? 'sent' : 'send_failed', request_id: record.requestId, who, what, upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
-      return store.finish(record.id, ok ? 'sent' : 'failed', { status: answer.status, body: answer.body.toString('utf8').slice(0, 4096) });
-    } catch (err) {
-      return fail(0, err instanceof FirewallError ? err.message : 'upstream unreachable');
-    }
+    const approved = store.withStatus('approved');
+    await Promise.all(approved.map((record) => this.track(this.deliveries.attempt(record.id, 'system:resume'))));
+    return { scheduled: approved.length, interrupted, heldExpired: held.length };
   }
 }

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Approval, ApprovalStatus, ApprovalStore, HistoryQuery, NewApproval, SpentToken, Verdict } from './store.js';
+import type { Approval, ApprovalStatus, ApprovalStore, HistoryQuery, NewApproval, SpentToken, UpstreamOutcome, Verdict } from './store.js';
 
 // SQLite in WAL mode with synchronous=FULL: a parked request is on disk before its 202 is written,
 // and survives kill -9. Every status change is a single UPDATE guarded by the expected old status,
@@ -30,6 +30,10 @@ interface Row {
   decisions: string;
   upstream: string | null;
   purged_at: string | null;
+  held: number;
+  deliver_by: string | null;
+  next_attempt_at: string | null;
+  note: string | null;
 }
 
 const SCHEMA = `
@@ -54,7 +58,11 @@ CREATE TABLE IF NOT EXISTS approvals (
   status TEXT NOT NULL,
   decisions TEXT NOT NULL DEFAULT '[]',
   upstream TEXT,
-  purged_at TEXT
+  purged_at TEXT,
+  held INTEGER NOT NULL DEFAULT 0,
+  deliver_by TEXT,
+  next_attempt_at TEXT,
+  note TEXT
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, created_at);
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_at, id);
@@ -89,13 +97,23 @@ export class SqliteApprovalStore implements ApprovalStore {
     }
     if (!columns.has('required')) this.db.exec('ALTER TABLE approvals ADD COLUMN required INTEGER NOT NULL DEFAULT 1');
     if (!columns.has('purged_at')) this.db.exec('ALTER TABLE approvals ADD COLUMN purged_at TEXT');
+    if (!columns.has('held')) {
+      // An older store did not mark held records: they keep their stored expiry.
+      this.db.exec('ALTER TABLE approvals ADD COLUMN held INTEGER NOT NULL DEFAULT 0');
+      this.db.exec('ALTER TABLE approvals ADD COLUMN deliver_by TEXT');
+      this.db.exec('ALTER TABLE approvals ADD COLUMN next_attempt_at TEXT');
+      this.db.exec('ALTER TABLE approvals ADD COLUMN note TEXT');
+    }
     this.stmts = {
-      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, approvers, required, created_at, expires_at, status)
-        VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @approvers, @required, @created_at, @expires_at, 'pending')`),
+      insert: this.db.prepare(`INSERT INTO approvals (id, request_id, route, method, target, robot, caller, msgtype, payload, content_type, sha256, rule, reason, approvers, required, created_at, expires_at, held, status)
+        VALUES (@id, @request_id, @route, @method, @target, @robot, @caller, @msgtype, @payload, @content_type, @sha256, @rule, @reason, @approvers, @required, @created_at, @expires_at, @held, 'pending')`),
       get: this.db.prepare('SELECT * FROM approvals WHERE id = ?'),
-      vote: this.db.prepare('UPDATE approvals SET status = @status, decisions = @decisions WHERE id = @id'),
-      claim: this.db.prepare(`UPDATE approvals SET status = 'sending' WHERE id = ? AND status = 'approved'`),
-      finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream WHERE id = @id AND status = 'sending'`),
+      vote: this.db.prepare('UPDATE approvals SET status = @status, decisions = @decisions, deliver_by = @deliver_by WHERE id = @id'),
+      claim: this.db.prepare(`UPDATE approvals SET status = 'sending', next_attempt_at = NULL WHERE id = ? AND status = 'approved'`),
+      unclaim: this.db.prepare(`UPDATE approvals SET status = 'approved', next_attempt_at = @at, note = @note WHERE id = @id AND status = 'sending'`),
+      postpone: this.db.prepare(`UPDATE approvals SET next_attempt_at = @at, note = @note WHERE id = @id AND status = 'approved'`),
+      finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream, next_attempt_at = NULL WHERE id = @id AND status = @from`),
+      heldPending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' AND held = 1`),
       withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
       expireOne: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'`),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
@@ -129,6 +147,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       required: input.required,
       created_at: new Date().toISOString(),
       expires_at: input.expiresAt.toISOString(),
+      held: input.held ? 1 : 0,
     });
     return this.get(id)!;
   }
@@ -148,7 +167,7 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.pendingCount.get() as { n: number }).n;
   }
 
-  vote(id: string, verdict: Verdict, spend?: SpentToken): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined {
+  vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined {
     return this.db.transaction((): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined => {
       const current = this.get(id);
       if (!current) return undefined;
@@ -160,7 +179,8 @@ export class SqliteApprovalStore implements ApprovalStore {
       const approvals = decisions.filter((d) => d.verdict === 'approve').length;
       const status = verdict.verdict === 'reject' ? 'rejected' : approvals >= current.required ? 'approved' : 'pending';
       // Inside an immediate transaction: the checks above still hold here.
-      this.stmts.vote.run({ id, status, decisions: JSON.stringify(decisions) });
+      const deliver_by = status === 'approved' && deliverBy ? deliverBy(current).toISOString() : null;
+      this.stmts.vote.run({ id, status, decisions: JSON.stringify(decisions), deliver_by });
       return this.get(id);
     }).immediate();
   }
@@ -203,9 +223,25 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.withStatus.all(status) as Row[]).map(toApproval);
   }
 
-  finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval {
-    this.stmts.finish.run({ id, status, upstream: JSON.stringify({ ...upstream, at: new Date().toISOString() }) });
+  unclaim(id: string, at: Date, note: string): boolean {
+    return this.stmts.unclaim.run({ id, at: at.toISOString(), note }).changes === 1;
+  }
+
+  postpone(id: string, at: Date, note: string): void {
+    this.stmts.postpone.run({ id, at: at.toISOString(), note });
+  }
+
+  finish(id: string, status: 'sent' | 'failed', upstream: UpstreamOutcome, from: 'sending' | 'approved' = 'sending'): Approval {
+    this.stmts.finish.run({ id, status, from, upstream: JSON.stringify({ ...upstream, at: new Date().toISOString() }) });
     return this.get(id)!;
+  }
+
+  expireHeld(): Approval[] {
+    return this.db.transaction(() => {
+      const held = (this.stmts.heldPending.all() as Row[]).map(toApproval);
+      for (const r of held) this.stmts.expireOne.run(r.id);
+      return held.map((r) => ({ ...r, status: 'expired' as const }));
+    }).immediate();
   }
 
   expireNow(id: string): boolean {
@@ -260,5 +296,9 @@ function toApproval(r: Row): Approval {
     decisions: JSON.parse(r.decisions) as Verdict[],
     upstream: r.upstream ? (JSON.parse(r.upstream) as Approval['upstream']) : undefined,
     purgedAt: r.purged_at ?? undefined,
+    held: r.held === 1,
+    deliverBy: r.deliver_by ?? undefined,
+    nextAttemptAt: r.next_attempt_at ?? undefined,
+    note: r.note ?? undefined,
   };
 }

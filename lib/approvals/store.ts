@@ -5,7 +5,9 @@ import type { Route } from '../policy/types.js';
 
 // pending → approved → sending → sent | failed; pending → rejected | expired. `sending` is written
 // before the bytes leave, so after a crash a record found in it may have reached WeCom and is never
-// sent again; one found in `approved` had not started and is sent on restart.
+// sent again; one found in `approved` had not started and is sent on restart. An attempt that WeCom
+// certainly did not take (its limit, 45009, an open circuit) goes back sending → approved and is
+// tried again at `nextAttemptAt`, until `deliverBy`; approved → failed when that passes.
 export type ApprovalStatus = 'pending' | 'approved' | 'sending' | 'rejected' | 'expired' | 'sent' | 'failed';
 
 export interface Verdict {
@@ -36,16 +38,32 @@ export interface NewApproval {
   approvers: string[];
   required: number;
   expiresAt: Date;
+  /** A held request (approval mode hold): its expiry is the hold, and a restart expires it. */
+  held?: boolean;
 }
 
-export interface Approval extends Omit<NewApproval, 'expiresAt'> {
+/** How a send ended: WeCom's answer, or (status 0 or `code`) the firewall's refusal, e.g. UPSTREAM_TIMEOUT. */
+export interface UpstreamOutcome {
+  status: number;
+  body: string;
+  /** The error table's code when the firewall ended it (says whether WeCom may have it). */
+  code?: string;
+}
+
+export interface Approval extends Omit<NewApproval, 'expiresAt' | 'held'> {
   id: string;
   sha256: string;
   createdAt: string;
   expiresAt: string;
+  held: boolean;
   status: ApprovalStatus;
   decisions: Verdict[];
-  upstream?: { status: number; body: string; at: string };
+  upstream?: UpstreamOutcome & { at: string };
+  /** Approved: delivered by then or failed. */
+  deliverBy?: string;
+  /** Approved and waiting (a limit, a cooldown, an open circuit): when the next attempt is due, and why it waits. */
+  nextAttemptAt?: string;
+  note?: string;
   /** When the payload bytes were erased (approvals.keepDecided); the digest stays. */
   purgedAt?: string;
 }
@@ -82,14 +100,20 @@ export interface ApprovalStore {
    * it pending. 'closed' if the record is no longer pending (or has expired); 'duplicate' if this
    * `who` already voted (a vote counts once); 'token_spent' if `spend` was used before (nothing changes).
    */
-  vote(id: string, verdict: Verdict, spend?: SpentToken): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined;
+  vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined;
   history(query: HistoryQuery): Approval[];
   /** Erases the payload bytes of records in a final status created before `before`; returns how many. */
   purge(before: Date): number;
   /** Claims an approved record for sending (approved → sending); false if it was not approved. */
   claim(id: string): boolean;
-  /** Records the upstream's answer to a record being sent: sent or failed. */
-  finish(id: string, status: 'sent' | 'failed', upstream: { status: number; body: string }): Approval;
+  /** WeCom certainly did not take it: sending → approved, next attempt at `at`; false if it was not sending. */
+  unclaim(id: string, at: Date, note: string): boolean;
+  /** An approved record waits: when its next attempt is due and why. */
+  postpone(id: string, at: Date, note: string): void;
+  /** Records the outcome of a send: sent or failed (from sending), or failed from approved (never sent: its deadline passed). */
+  finish(id: string, status: 'sent' | 'failed', upstream: UpstreamOutcome, from?: 'sending' | 'approved'): Approval;
+  /** Expires every pending held record (their requests were cut by a stop); returns them. */
+  expireHeld(): Approval[];
   /** Expires one pending record now (a held request gave up waiting); false if it was no longer pending. */
   expireNow(id: string): boolean;
   /** Marks pending records past their expiry as expired; returns how many. */

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import type { App } from '../config/load.js';
 import type { Redactor } from '../config/secrets.js';
 import { requestUpstream, type UpstreamAnswer } from '../upstream/send.js';
-import type { UpstreamGuard } from '../upstream/guard.js';
+import { UpstreamRefusal, type UpstreamGuard } from '../upstream/guard.js';
+import { FirewallError } from '../errors.js';
 import { STALE_TOKEN_ERRCODES, UpstreamTokens, parseTokenAnswer } from './upstream-tokens.js';
 
 // Calls to WeCom's app API with the app's real token, which only this module sees. Every request
@@ -29,12 +30,11 @@ export class AppClient {
     this.tokens = new UpstreamTokens((app) => this.fetchToken(app));
   }
 
-  /** `waitCooldownMs`: an approved message may wait out the app's 45009 cooldown this long. */
-  async call(app: App, method: 'GET' | 'POST', path: string, query: string, body?: Buffer, contentType?: string, waitCooldownMs = 0): Promise<UpstreamAnswer> {
+  async call(app: App, method: 'GET' | 'POST', path: string, query: string, body?: Buffer, contentType?: string): Promise<UpstreamAnswer> {
     const read = method === 'GET' && IDEMPOTENT.has(path);
-    const options = { target: `app:${app.name}`, idempotent: read, expectJson: !(method === 'GET' && FILE_ANSWERS.has(path)), waitCooldownMs };
+    const options = { target: `app:${app.name}`, idempotent: read, expectJson: !(method === 'GET' && FILE_ANSWERS.has(path)) };
     for (let attempt = 1; ; attempt++) {
-      const token = await this.tokens.get(app);
+      const token = await this.tokenFor(app);
       const request = { method, path: `${path}?access_token=${encodeURIComponent(token)}${query ? `&${query}` : ''}`, body, contentType };
       const answer = await this.guard.call(options, () => requestUpstream(this.upstream, this.agent, request, this.timeoutMs));
       if (attempt === 1 && answer.errcode !== undefined && STALE_TOKEN_ERRCODES.has(answer.errcode)) {
@@ -42,6 +42,19 @@ export class AppClient {
         continue;
       }
       return answer;
+    }
+  }
+
+  /**
+   * The real token; a failure to get one happens before the call is made, so it is refused as the
+   * firewall's own (a plain FirewallError: WeCom certainly has no message), never as "may have it".
+   */
+  private async tokenFor(app: App): Promise<string> {
+    try {
+      return await this.tokens.get(app);
+    } catch (err) {
+      if (err instanceof UpstreamRefusal) throw new FirewallError(err.code, `getting the app's token: ${err.message}`, { headers: err.headers, cause: err });
+      throw err;
     }
   }
 

@@ -32,6 +32,8 @@ export interface AuditLog {
   record(entry: AuditRecord): void;
   /** false once a write failed: the firewall then refuses rather than act unaudited. */
   healthy(): boolean;
+  /** Resolves once every record so far is written (for specs and embedders that read the file). */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -56,7 +58,7 @@ export interface AuditLogOptions {
  * appends. See batched-file.ts for rotation and retention, chain.ts for the line format.
  */
 export function createAuditLog(options: AuditLogOptions): AuditLog {
-  if (!options.enabled) return { record() {}, healthy: () => true, close: async () => {} };
+  if (!options.enabled) return { record() {}, healthy: () => true, flush: async () => {}, close: async () => {} };
   mkdirSync(options.dir, { recursive: true, mode: 0o700 });
   const now = options.now ?? Date.now;
   // The record is serialised once, by us: records are plain data, so JSON.stringify is enough, and
@@ -80,6 +82,10 @@ export function createAuditLog(options: AuditLogOptions): AuditLog {
       logger.log({ level: 'info', message: '', when, record: { when, ...entry } });
     },
     healthy: () => !failure,
+    flush: async () => {
+      await new Promise((resolve) => setImmediate(resolve)); // let winston hand over the last lines
+      await file.flushed();
+    },
     close: async () => {
       await new Promise((resolve) => setImmediate(resolve)); // let winston hand over the last lines
       await file.drain();

@@ -206,6 +206,14 @@ export class BatchedFileTransport extends TransportStream {
     for (const done of this.idle.splice(0)) done();
   }
 
+  /** Resolves once every line logged so far is written (or the writer failed); the file stays open. */
+  flushed(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idle.push(resolve);
+      if (!this.writing) this.flush();
+    });
+  }
+
   /** Resolves once every line logged so far is written (or the writer failed), then closes the file. */
   drain(): Promise<void> {
     return new Promise((resolve) => {

@@ -26,7 +26,7 @@ export interface FirewallConfigInput {
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
   admin?: { listen?: string | number; allowPublic?: boolean; tls?: TlsInput; publicUrl?: string; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
-  approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number; keepDecided?: string; notify?: { robot: string; linkTtl?: string } };
+  approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number; keepDecided?: string; deliverWithin?: string; notify?: { robot: string; linkTtl?: string } };
   audit?: { enabled?: boolean; dir?: string; retentionDays?: number; maxFileSize?: string | number };
   reload?: { watch?: boolean; keep?: number };
   dedupe?: { enabled?: boolean; window?: string; maxEntries?: number };
@@ -71,6 +71,11 @@ export interface ResolvedConfig {
     maxPending: number;
     /** Payload bytes of decided records are erased this long after creation (the record and digest stay). */
     keepDecidedMs: number;
+    /**
+     * How long an approved message may wait to be delivered (its robot's limit, a 45009 cooldown, an
+     * open circuit) before it is marked failed. Default: the record's remaining ttl, at least 10 minutes.
+     */
+    deliverWithinMs?: number;
     /** Post a card to this robot when a request is parked; links in it live linkTtlMs (at most until the record expires). */
     notify?: { robot: string; linkTtlMs: number };
   };
@@ -217,6 +222,7 @@ export function resolveConfig(
       ttlMs: parseDuration(c.approvals?.ttl ?? '30m'),
       maxPending: c.approvals?.maxPending ?? 100,
       keepDecidedMs: parseDuration(c.approvals?.keepDecided ?? '30d'),
+      deliverWithinMs: c.approvals?.deliverWithin ? parseDuration(c.approvals.deliverWithin) : undefined,
       notify: c.approvals?.notify && { robot: c.approvals.notify.robot, linkTtlMs: parseDuration(c.approvals.notify.linkTtl ?? '15m') },
     },
     audit: { enabled: c.audit?.enabled ?? true, dir: '', retentionDays: c.audit?.retentionDays ?? 30, maxFileBytes: parseSize(c.audit?.maxFileSize ?? '100mb') },

@@ -113,6 +113,7 @@ export const configSchema = {
         ttl: duration,
         maxPending: { type: 'integer', minimum: 1 },
         keepDecided: duration,
+        deliverWithin: duration,
         notify: {
           type: 'object',
           additionalProperties: false,

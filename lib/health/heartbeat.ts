@@ -4,6 +4,8 @@ import type { AuditLog } from '../audit/audit.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { UpstreamAnswer } from '../upstream/send.js';
+import type { Reservation } from '../limits/limiter.js';
+import { spending } from '../upstream/outcome.js';
 
 // The heartbeat: a synthetic message to a chosen robot on a schedule, through the same path as
 // agents' messages, so a dead key, a revoked robot or an unreachable WeCom shows up before an agent
@@ -86,7 +88,7 @@ export class Heartbeat {
 
 export interface HeartbeatWiring {
   /** Takes a token from the robot's bucket without waiting; throws when it is spent. */
-  take: (robot: string) => Promise<unknown>;
+  take: (robot: string) => Promise<Reservation>;
   /** Posts a message through a robot with its real key (through the upstream guard). */
   postAs: (robot: string, body: object) => Promise<UpstreamAnswer>;
   audit: AuditLog;
@@ -104,13 +106,14 @@ export function startHeartbeat(hb: NonNullable<ResolvedConfig['heartbeat']>, w: 
     beat: async () => {
       const started = Date.now();
       const record = { decision: 'heartbeat' as const, request_id: randomUUID(), who: 'system:heartbeat', what: { route: 'webhook.send', robot: hb.robot, msgtype: 'text' } };
+      let tokens: Reservation;
       try {
-        await w.take(hb.robot);
+        tokens = await w.take(hb.robot);
       } catch {
         return undefined; // the robot's bucket is spent by real traffic: that is not an outage
       }
       try {
-        const answer = await w.postAs(hb.robot, text(`wecom-firewall heartbeat ${new Date().toISOString()}`));
+        const answer = await spending(tokens, () => w.postAs(hb.robot, text(`wecom-firewall heartbeat ${new Date().toISOString()}`)));
         w.audit.record({ ...record, upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
         return answer.status === 200 && answer.errcode === 0 ? undefined : `HTTP ${answer.status}, errcode ${answer.errcode ?? 'none'}`;
       } catch (err) {

@@ -192,5 +192,11 @@ export function view(a: Approval, payloadMax = Infinity): Record<string, unknown
     purged: a.purgedAt !== undefined,
     decisions: a.decisions,
     upstream: a.upstream ?? null,
+    held: a.held,
+    // Approved and waiting for its robot's window, a cooldown or the circuit: when it is expected to
+    // go, why it waits, and the deadline after which it fails.
+    expected_at: a.status === 'approved' ? (a.nextAttemptAt ?? null) : null,
+    waiting_because: a.status === 'approved' ? (a.note ?? null) : null,
+    deliver_by: a.deliverBy ?? null,
   };
 }

@@ -9,7 +9,7 @@ import { recipientsOf } from '../limits/recipients.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
 import { deduplicated } from './dedupe-route.js';
-import { auditAttempts, auditUpstreamFailure, certainlyNotSent } from '../upstream/outcome.js';
+import { auditAttempts, auditUpstreamFailure, spending } from '../upstream/outcome.js';
 import { sendJson } from './respond.js';
 
 // The self-built-app API. Agents hold a client secret and tokens the firewall minted; the real
@@ -23,7 +23,7 @@ export async function gettokenRoute(ctx: RequestContext): Promise<void> {
   const secret = routed.query.get('corpsecret');
   if (!corpid) throw new FirewallError('MISSING_CORPID');
   if (!secret) throw new FirewallError('MISSING_CORPSECRET');
-  await deps.limits.take(undefined, ctx.caller); // guessing client secrets costs the caller's tokens
+  (await deps.limits.take({ caller: ctx.caller })).keep(); // guessing client secrets costs the caller's tokens
   const candidates = [...deps.config.apps.values()].filter((a) => a.corpId === corpid);
   if (!candidates.length) throw new FirewallError('INVALID_CORPID');
   const app = candidates.find((a) => sameSecret(a.clientSecret, secret));
@@ -53,6 +53,7 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   let msgtype: string | undefined;
   let bytes: Buffer | undefined;
   let contentType = 'application/json; charset=utf-8';
+  let identity: Buffer | undefined;
   // A repeated parameter could be read one way by the policies and another by WeCom: refused.
   const keys = [...routed.query.keys()];
   if (new Set(keys).size !== keys.length) throw new FirewallError('INVALID_PAYLOAD', 'a query parameter is repeated');
@@ -68,6 +69,7 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
     ({ payload } = upload);
     bytes = upload.canonical;
     contentType = upload.contentType;
+    identity = upload.identity;
     query = new URLSearchParams({ type: msgtype }).toString();
   } else {
     checkJsonContentType(req.headers['content-type']);
@@ -90,22 +92,13 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
   await deduplicated(ctx, body, app.name, async () => {
     if ((await judge(ctx, request, target, { bytes: body, contentType, upstreamQuery: query })) === 'parked') return;
 
-    // The app's and caller's buckets first: they bound how often recipients can be counted at all.
-    const refund = await deps.limits.take(target, ctx.caller);
-    if (routed.route === 'app.message_send') {
-      try {
-        await deps.recipients.take(app.name, recipientsOf(payload));
-      } catch (err) {
-        await refund();
-        throw err;
-      }
-    }
+    const recipients = routed.route === 'app.message_send' ? recipientsOf(payload) : undefined;
+    const tokens = await deps.limits.take({ caller: ctx.caller, target, recipients });
     record.decision = 'forwarded';
     let answer;
     try {
-      answer = await deps.apps.call(app, routed.method, routed.path, query, bytes, contentType);
+      answer = await spending(tokens, () => deps.apps.call(app, routed.method, routed.path, query, bytes, contentType));
     } catch (err) {
-      if (certainlyNotSent(err)) await refund(); // WeCom did not count it either
       throw auditUpstreamFailure(record, err);
     }
     record.upstream_status = answer.status;
@@ -113,7 +106,7 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
     auditAttempts(record, answer.attempts);
     res.writeHead(answer.status, { ...relayHeaders(answer.headers), 'content-length': answer.body.length });
     res.end(answer.body);
-  });
+  }, identity);
 }
 
 /** The body's agentid must be its app's, as an integer: a token of one app cannot send as another. */

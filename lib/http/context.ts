@@ -3,7 +3,6 @@ import type { Logger } from 'winston';
 import type { ResolvedConfig } from '../config/load.js';
 import type { PolicySet } from '../policy/compile.js';
 import type { Limits } from '../limits/limiter.js';
-import type { RecipientLimits } from '../limits/recipients.js';
 import type { Approvals } from '../approvals/service.js';
 import type { AuditLog, AuditRecord } from '../audit/audit.js';
 import type { UpstreamProxy } from '../upstream/proxy.js';
@@ -17,7 +16,6 @@ export interface ProxyHandlerDeps {
   config: ResolvedConfig;
   policies: () => PolicySet;
   limits: Limits;
-  recipients: RecipientLimits;
   approvals: Approvals;
   audit: AuditLog;
   proxy: UpstreamProxy;

@@ -10,7 +10,11 @@ import type { RequestContext } from './context.js';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-export async function deduplicated(ctx: RequestContext, bytes: Buffer, target: string, handle: () => Promise<void>): Promise<void> {
+/**
+ * `bytes` are what is forwarded; `identity`, when given, is what a repeat is recognised by instead
+ * (an upload: its file and name, not the rebuilt multipart body with its random boundary).
+ */
+export async function deduplicated(ctx: RequestContext, bytes: Buffer, target: string, handle: () => Promise<void>, identity?: Buffer): Promise<void> {
   const { req, res, record, deps } = ctx;
   const dedupe = deps.dedupe;
   if (!dedupe || req.method !== 'POST') return handle();
@@ -18,8 +22,8 @@ export async function deduplicated(ctx: RequestContext, bytes: Buffer, target: s
   if (header !== undefined && (typeof header !== 'string' || !KEY_PATTERN.test(header))) {
     throw new FirewallError('INVALID_PAYLOAD', 'Idempotency-Key must be 1 to 255 visible ASCII characters, given once');
   }
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  record.what.sha256 = sha256; // judge() reuses it
+  const sha256 = createHash('sha256').update(identity ?? bytes).digest('hex');
+  if (!identity) record.what.sha256 = sha256; // judge() reuses it
   const key = Dedupe.key({ idempotencyKey: header, caller: ctx.caller, route: ctx.routed.route, path: ctx.routed.path, target, sha256 });
   let failed: unknown;
   const outcome = await dedupe.run(key, sha256, async () => {
@@ -40,7 +44,7 @@ export async function deduplicated(ctx: RequestContext, bytes: Buffer, target: s
   if (outcome.kind === 'conflict') throw new FirewallError('IDEMPOTENCY_KEY_REUSED', `first used by request ${outcome.answer.requestId}`);
   const { answer } = outcome;
   record.decision = 'duplicate';
-  record.what = { ...record.what, robot: target, size: bytes.length, sha256 };
+  record.what = { ...record.what, robot: target, size: bytes.length, sha256: identity ? createHash('sha256').update(bytes).digest('hex') : sha256 };
   record.why = { reason: `repeat of request ${answer.requestId}; answered with its answer, not sent again` };
   res.setHeader('x-firewall-duplicate-of', answer.requestId);
   res.writeHead(answer.status, { 'content-type': answer.contentType, 'content-length': answer.body.length });

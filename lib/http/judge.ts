@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { FirewallError, POLICY_ERRCODES } from '../errors.js';
+import { ERRORS, FirewallError, POLICY_ERRCODES, type ErrorCode } from '../errors.js';
+import type { HoldOutcome } from '../approvals/service.js';
 import type { Decision, PolicyRequest } from '../policy/types.js';
 import type { Target } from '../limits/limiter.js';
 import type { RequestContext } from './context.js';
@@ -31,39 +32,64 @@ export async function judge(ctx: RequestContext, request: PolicyRequest, target:
   }
   if (decision.action === 'allow') return 'allow';
   // Parking spends the caller's and the global tokens (not the target's: nothing is sent yet), so an
-  // agent cannot fill the approval queue faster than it could post.
-  await deps.limits.take(undefined, ctx.caller);
-  const approval = deps.approvals.park({
-    requestId: ctx.requestId,
-    route: request.route,
-    method: ctx.routed.method,
-    target: body.upstreamQuery ? `${request.path}?${body.upstreamQuery}` : request.path,
-    robot: target.name,
-    caller: ctx.caller,
-    msgtype: request.msgtype,
-    payload: body.bytes,
-    contentType: body.contentType,
-    rule: decision.rule,
-    reason: decision.reason,
-    requirement: decision.approval,
-  });
+  // agent cannot fill the approval queue faster than it could post. A park that fails gives them back.
+  const tokens = await deps.limits.take({ caller: ctx.caller });
+  const hold = decision.approval?.mode === 'hold';
+  let approval;
+  try {
+    approval = deps.approvals.park({
+      requestId: ctx.requestId,
+      route: request.route,
+      method: ctx.routed.method,
+      target: body.upstreamQuery ? `${request.path}?${body.upstreamQuery}` : request.path,
+      robot: target.name,
+      caller: ctx.caller,
+      msgtype: request.msgtype,
+      payload: body.bytes,
+      contentType: body.contentType,
+      rule: decision.rule,
+      reason: decision.reason,
+      requirement: decision.approval,
+    });
+  } catch (err) {
+    tokens.release();
+    throw err;
+  }
+  tokens.keep();
   record.decision = 'parked';
   record.what.approval_id = approval.id;
-  if (decision.approval?.mode !== 'hold') {
+  if (!hold) {
     sendJson(ctx.res, 202, { errcode: 0, errmsg: 'pending approval', approval_id: approval.id, request_id: ctx.requestId });
     return 'parked';
   }
   // Held: the agent's request stays open and gets the outcome, as if WeCom had been slow.
-  const outcome = await deps.approvals.waitFor(approval.id, decision.approval.holdMs);
-  if (outcome.status === 'rejected') throw new FirewallError('APPROVAL_REJECTED', `approval ${approval.id}`);
-  if (outcome.status === 'expired') throw new FirewallError('APPROVAL_TIMEOUT', `approval ${approval.id} was not decided in time`);
+  answerHeld(ctx, approval.id, await deps.approvals.waitFor(approval.id));
+  return 'parked';
+}
+
+/** A held request's answer: WeCom's, or the refusal that says what happened and whether WeCom may have it. */
+function answerHeld(ctx: RequestContext, id: string, outcome: HoldOutcome): void {
+  const { record } = ctx;
+  if (outcome === 'stopping') throw new FirewallError('SHUTTING_DOWN', `approval ${id} was not decided before the firewall stopped; not sent`);
+  if (outcome.status === 'rejected') throw new FirewallError('APPROVAL_REJECTED', `approval ${id}`);
+  if (outcome.status === 'expired') throw new FirewallError('APPROVAL_TIMEOUT', `approval ${id} was not decided in time`);
+  if (outcome.status === 'approved' || outcome.status === 'sending') {
+    // Approved, waiting for the robot's window: it will be sent; the agent must not send it again.
+    sendJson(ctx.res, 202, { errcode: 0, errmsg: 'approved; waiting for the robot\'s limit, it will be sent', approval_id: id, request_id: ctx.requestId, expected_at: outcome.nextAttemptAt });
+    return;
+  }
   const upstream = outcome.upstream;
-  if (!upstream?.status) throw new FirewallError('UPSTREAM_UNAVAILABLE', `approved, but sending failed (approval ${approval.id})`);
+  if (!upstream) throw new FirewallError('INTERNAL', `approval ${id} ended ${outcome.status} without an outcome`);
+  if (upstream.code) {
+    // The firewall ended the send: its code says whether WeCom may have the message (9900017) or not.
+    const code = upstream.code in ERRORS ? (upstream.code as ErrorCode) : 'UPSTREAM_OUTCOME_UNKNOWN';
+    throw new FirewallError(code, `approved, then: ${upstream.body} (approval ${id})`);
+  }
+  if (!upstream.status) throw new FirewallError('UPSTREAM_OUTCOME_UNKNOWN', `approved, but the send ended without an answer (approval ${id})`);
   record.upstream_status = upstream.status;
   record.upstream_errcode = errcodeOf(upstream.body);
   ctx.res.writeHead(upstream.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(upstream.body) });
   ctx.res.end(upstream.body);
-  return 'parked';
 }
 
 /** Policies are compiled code over untrusted input: if one throws, refuse (fail closed). */

@@ -9,6 +9,7 @@ import type { ProxyHandlerDeps, RequestContext } from './context.js';
 import { robotRoute } from './robot-route.js';
 import { appRoute, gettokenRoute } from './app-route.js';
 import { sendError } from './respond.js';
+import { throttle } from '../log-throttle.js';
 
 // The request path at the edge: caller → route → credential → body → policies → limits → forward or park.
 // Everything before the forward can refuse; nothing is forwarded unless a policy allowed it. Every
@@ -48,18 +49,13 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
     record.why = { rule: 'leaked-key', reason: `the real credential of ${owner} was sent instead of its alias or client secret: rotate it and take it out of the agent's configuration` };
     log.error('leaked key: an agent sent a real WeCom credential to the firewall', { request_id: requestId, caller: record.who, owner });
   };
-  // Refused callers are logged at most LOG_BURST times per LOG_WINDOW_MS (every one is audited):
-  // requests from an unknown network must not flood the log.
-  let windowStart = 0;
-  let logged = 0;
-  let suppressed = 0;
-  const logRefusal = (err: CallerRefused, requestId: string) => {
-    const now = Date.now();
-    if (now - windowStart > LOG_WINDOW_MS) (windowStart = now), (logged = 0);
-    if (logged++ >= LOG_BURST) return void suppressed++;
-    log.warn('caller refused', { request_id: requestId, who: err.who, code: err.code, reason: err.reason, ...(suppressed ? { suppressed_since_last: suppressed } : {}) });
-    suppressed = 0;
-  };
+  // Refused callers and failures are each logged at most LOG_BURST times per LOG_WINDOW_MS (every
+  // one is audited): requests from an unknown network, or an outage, must not flood the log.
+  const callerLog = throttle(LOG_WINDOW_MS, LOG_BURST);
+  const failureLog = throttle(LOG_WINDOW_MS, LOG_BURST);
+  const suppressedField = (n: number) => (n ? { suppressed_since_last: n } : {});
+  const logRefusal = (err: CallerRefused, requestId: string) =>
+    callerLog((n) => log.warn('caller refused', { request_id: requestId, who: err.who, code: err.code, reason: err.reason, ...suppressedField(n) }));
 
   return (req, res) => {
     const requestId = randomUUID();
@@ -95,7 +91,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
         const fe = sendError(res, err, requestId, deps.config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (gone) log.info('the agent disconnected before its answer', { request_id: requestId, code: fe.code });
-        else if (fe.status >= 500) log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') });
+        else if (fe.status >= 500) failureLog((n) => log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? ''), ...suppressedField(n) }));
         if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' || fe.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
         record.errcode = fe.errcode;
         if (!record.why) record.why = { reason: fe.message };

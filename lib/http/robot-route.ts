@@ -7,7 +7,7 @@ import { parseUpload, uploadType } from '../request/parse-upload.js';
 import type { RequestContext } from './context.js';
 import { judge } from './judge.js';
 import { deduplicated } from './dedupe-route.js';
-import { auditAttempts, auditUpstreamFailure, certainlyNotSent } from '../upstream/outcome.js';
+import { auditAttempts, auditUpstreamFailure, spending } from '../upstream/outcome.js';
 
 // Group robots: webhook/send and upload_media. The alias becomes the real key only on the upstream
 // request, after the policies allowed exactly the bytes that are sent.
@@ -25,7 +25,7 @@ export function robotRoute(sendPaths: Map<string, string>) {
     record.what.robot = robot.alias;
     assertBodyUnread(req);
 
-    let parsed: { msgtype?: string; payload: unknown; canonical: Buffer; contentType: string };
+    let parsed: { msgtype?: string; payload: unknown; canonical: Buffer; contentType: string; identity?: Buffer };
     let query = '';
     if (routed.route === 'webhook.send') {
       checkJsonContentType(req.headers['content-type']);
@@ -42,18 +42,17 @@ export function robotRoute(sendPaths: Map<string, string>) {
     await deduplicated(ctx, parsed.canonical, robot.alias, async () => {
       if ((await judge(ctx, request, target, { bytes: parsed.canonical, contentType: parsed.contentType, upstreamQuery: query })) === 'parked') return;
 
-      const refund = await deps.limits.take(target, ctx.caller);
+      const tokens = await deps.limits.take({ caller: ctx.caller, target });
       record.decision = 'forwarded';
       const path = query ? upstreamPath(routed.path, robot.key, query) : sendPaths.get(robot.alias)!;
       try {
-        const result = await deps.proxy.forward(req, res, path, parsed.canonical, parsed.contentType, `robot:${robot.alias}`);
+        const result = await spending(tokens, () => deps.proxy.forward(req, res, path, parsed.canonical, parsed.contentType, `robot:${robot.alias}`));
         record.upstream_status = result.status;
         record.upstream_errcode = result.errcode;
         auditAttempts(record, result.attempts);
       } catch (err) {
-        if (certainlyNotSent(err)) await refund(); // WeCom did not count it either
         throw auditUpstreamFailure(record, err);
       }
-    });
+    }, parsed.identity);
   };
 }

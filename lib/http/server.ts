@@ -52,7 +52,10 @@ export async function serve(options: FirewallOptions): Promise<RunningServer> {
       url: urlOf(proxyServer),
       adminUrl: adminServer && urlOf(adminServer),
       close: async () => {
-        await Promise.all(servers.map(stop));
+        // Stop accepting first, then answer held requests (503), so the drain does not wait on them.
+        const stopping = Promise.all(servers.map(stop));
+        await firewall.settleHolds();
+        await stopping;
         await firewall.close();
       },
     };
@@ -96,8 +99,12 @@ function listen(handler: http.RequestListener, at: Listen, limits: ServerLimits,
 function stop(server: Listener): Promise<void> {
   return new Promise((resolve) => {
     const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+    // A keep-alive connection whose answer finishes while we stop would otherwise stay open until its
+    // keepAliveTimeout: close connections as they fall idle.
+    const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
     server.close(() => {
       clearTimeout(cut);
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();

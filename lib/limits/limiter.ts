@@ -1,11 +1,17 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { createHash } from 'node:crypto';
 import { FirewallError } from '../errors.js';
 import type { Rate } from '../config/units.js';
+import { SlidingLog, type Entry, type Window } from './sliding-log.js';
+import { PER_MEMBER, MAX_MEMBER_SENDS } from './recipients.js';
 
-// Three buckets a message must pass, global → caller → its robot or app (rate-limiter-flexible, in
-// memory).
-// A message refused by a later bucket gets its tokens back from the earlier ones, so a refusal
-// never spends quota. Any limiter error refuses the message (fail closed).
+// The buckets a message must pass, each an exact rolling window (sliding-log.ts): global and caller
+// (when a caller is named), its robot or app, and for app sends each individual recipient (WeCom
+// silently drops a member's 31st message in a minute, 1001st in an hour).
+//
+// A take is all or nothing and returns a Reservation: the one place that decides what happens to
+// the tokens afterwards. keep() when WeCom has the message or may have it; release() when it
+// certainly did not (refused locally, no connection, open circuit, a park that failed). Either
+// happens once; the first call wins. Any limiter error refuses the message (fail closed).
 
 export interface LimitsConfig {
   global?: Rate;
@@ -14,73 +20,157 @@ export interface LimitsConfig {
   pacingMaxWaitMs: number;
 }
 
-type Bucket = { name: string; limiter: RateLimiterMemory; key: string };
-
 /** Where a message goes: a robot alias or an app name (they may share a name, so the kind is part of the key). */
 export interface Target {
   kind: 'robot' | 'app';
   name: string;
 }
 
+/** What one message spends. */
+export interface Ask {
+  /** Spends the global bucket and this caller's (parking, live sends, the firewall's own messages). */
+  caller?: string;
+  target?: Target;
+  /** Individual recipients of an app message (message/send `touser`). */
+  recipients?: string[];
+}
+
+/** The logs of what was sent: they outlive a reload, so a new generation counts what the old one sent. */
+export interface LimitLogs {
+  global: SlidingLog;
+  callers: SlidingLog;
+  targets: SlidingLog;
+  members: SlidingLog;
+}
+
+export const newLimitLogs = (): LimitLogs => ({ global: new SlidingLog(), callers: new SlidingLog(), targets: new SlidingLog(), members: new SlidingLog(MAX_MEMBER_SENDS) });
+
+/** A monotonic clock in ms: the wall clock may step back, a window must not. */
+export const monotonic = () => performance.now();
+
+const memberKey = (app: string, id: string) => createHash('sha256').update(`${app}\u0000${id}`).digest('base64url');
 const keyOf = (t: Target) => `${t.kind}:${t.name}`;
+const windowOf = (rate: Rate): Window[] => [{ points: rate.points, ms: rate.durationSec * 1000 }];
+const MEMBER_WINDOWS: Window[] = PER_MEMBER.map((w) => ({ points: w.points, ms: w.duration * 1000 }));
 
-/** Gives one token back to each bucket (a later check refused the message it was taken for). */
-const refund = async (buckets: Bucket[]) => {
-  await Promise.all(buckets.map((b) => b.limiter.reward(b.key, 1).catch(() => undefined)));
-};
+interface Held {
+  log: SlidingLog;
+  key: string;
+  entry: Entry;
+}
 
-const limiterFor = (rate: Rate, prefix: string) => new RateLimiterMemory({ points: rate.points, duration: rate.durationSec, keyPrefix: prefix });
+/** Tokens taken for one message. Settled once: keep() or release(), whichever comes first. */
+export class Reservation {
+  private settled = false;
+
+  constructor(
+    private readonly held: Held[],
+    private readonly clock: () => number,
+  ) {}
+
+  /** WeCom has the message, or may have it: the tokens stay spent, counted from now (when it answered). */
+  keep(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const now = this.clock();
+    for (const h of this.held) h.log.restamp(h.key, h.entry, now);
+  }
+
+  /** Nothing was sent: exactly these entries are taken back (never credit to a later window). */
+  release(): void {
+    if (this.settled) return;
+    this.settled = true;
+    for (const h of this.held) h.log.remove(h.key, h.entry);
+  }
+}
+
+/** The bucket that is full, and how long until it has room. */
+export interface Full {
+  bucket: string;
+  waitMs: number;
+  reason: string;
+}
+
+interface Check {
+  name: string;
+  log: SlidingLog;
+  key: string;
+  windows: Window[];
+}
 
 export class Limits {
-  private readonly global?: RateLimiterMemory;
-  private readonly perCaller?: RateLimiterMemory;
-  private readonly perTarget = new Map<string, RateLimiterMemory>();
+  private readonly targets = new Map<string, Window[]>();
 
-  constructor(private readonly config: LimitsConfig, targets: Iterable<Target & { limit: Rate }>) {
-    if (config.global) this.global = limiterFor(config.global, 'global');
-    if (config.perCaller) this.perCaller = limiterFor(config.perCaller, 'caller');
-    for (const t of targets) this.perTarget.set(keyOf(t), limiterFor(t.limit, keyOf(t)));
+  constructor(
+    private readonly config: LimitsConfig,
+    targets: Iterable<Target & { limit: Rate }>,
+    readonly logs: LimitLogs = newLimitLogs(),
+    private readonly clock: () => number = monotonic,
+  ) {
+    for (const t of targets) this.targets.set(keyOf(t), windowOf(t.limit));
   }
 
   /**
-   * Takes one token from each bucket (the target's only when one is given) or throws RATE_LIMITED
-   * (with Retry-After) / LIMITER_UNAVAILABLE. Resolves to a function that gives the tokens back.
+   * Takes one token from every bucket the ask names, or throws RATE_LIMITED (with Retry-After) /
+   * LIMITER_UNAVAILABLE. With pacing (or `maxWaitMs`), waits for room up to that long first.
    */
-  async take(target: Target | undefined, caller: string, maxWaitMs = this.config.pacingMaxWaitMs): Promise<() => Promise<void>> {
-    const buckets: Bucket[] = [];
-    if (this.global) buckets.push({ name: 'global', limiter: this.global, key: 'all' });
-    if (this.perCaller) buckets.push({ name: 'caller', limiter: this.perCaller, key: caller });
-    if (target) {
-      const limiter = this.perTarget.get(keyOf(target));
-      if (!limiter) throw new FirewallError('LIMITER_UNAVAILABLE', `no bucket for this ${target.kind}`);
-      buckets.push({ name: target.kind, limiter, key: target.name });
-    }
-
-    const deadline = Date.now() + maxWaitMs;
+  async take(ask: Ask, maxWaitMs = this.config.pacingMaxWaitMs): Promise<Reservation> {
+    const deadline = this.clock() + maxWaitMs;
     for (;;) {
-      const refused = await this.tryAll(buckets);
-      if (!refused) return () => refund(buckets);
-      const wait = Math.max(refused.msBeforeNext, 1);
-      if (Date.now() + wait > deadline) {
-        const retryAfter = Math.max(1, Math.ceil(wait / 1000));
-        throw new FirewallError('RATE_LIMITED', `${refused.name} limit reached, retry in ${retryAfter}s`, { headers: { 'Retry-After': String(retryAfter) } });
-      }
-      await new Promise((r) => setTimeout(r, wait));
+      const got = this.tryTake(ask);
+      if (got instanceof Reservation) return got;
+      if (this.clock() + got.waitMs > deadline) throw refusal(got);
+      await new Promise((r) => setTimeout(r, Math.ceil(got.waitMs)));
     }
   }
 
-  private async tryAll(buckets: Bucket[]): Promise<{ name: string; msBeforeNext: number } | undefined> {
-    const taken: Bucket[] = [];
-    for (const b of buckets) {
-      try {
-        await b.limiter.consume(b.key);
-        taken.push(b);
-      } catch (err) {
-        await refund(taken);
-        if (err instanceof RateLimiterRes) return { name: b.name, msBeforeNext: err.msBeforeNext };
-        throw new FirewallError('LIMITER_UNAVAILABLE', 'rate limiter failed', { cause: err });
+  /** Takes the tokens now, or says which bucket is full and for how long (nothing is taken then). */
+  tryTake(ask: Ask): Reservation | Full {
+    try {
+      const checks = this.checksFor(ask);
+      const now = this.clock();
+      for (const c of checks) {
+        const waitMs = c.log.waitMs(c.key, now, c.windows);
+        if (waitMs > 0) return { bucket: c.name, waitMs, reason: reasonFor(c, waitMs) };
       }
+      return new Reservation(
+        checks.map((c) => ({ log: c.log, key: c.key, entry: c.log.add(c.key, now) })),
+        this.clock,
+      );
+    } catch (err) {
+      if (err instanceof FirewallError) throw err;
+      throw new FirewallError('LIMITER_UNAVAILABLE', 'rate limiter failed', { cause: err });
     }
-    return undefined;
   }
+
+  private checksFor(ask: Ask): Check[] {
+    const checks: Check[] = [];
+    if (ask.caller !== undefined) {
+      if (this.config.global) checks.push({ name: 'global', log: this.logs.global, key: 'all', windows: windowOf(this.config.global) });
+      if (this.config.perCaller) checks.push({ name: 'caller', log: this.logs.callers, key: ask.caller, windows: windowOf(this.config.perCaller) });
+    }
+    if (ask.target) {
+      const windows = this.targets.get(keyOf(ask.target));
+      if (!windows) throw new FirewallError('LIMITER_UNAVAILABLE', `no bucket for this ${ask.target.kind}`);
+      checks.push({ name: ask.target.kind, log: this.logs.targets, key: keyOf(ask.target), windows });
+      // Members are per app. Ids are the agent's to invent: hashed to a fixed size, and the log as a
+      // whole holds at most MAX_MEMBER_SENDS entries.
+      for (const id of new Set(ask.recipients ?? [])) checks.push({ name: 'recipient', log: this.logs.members, key: memberKey(ask.target.name, id), windows: MEMBER_WINDOWS });
+    }
+    return checks;
+  }
+}
+
+function reasonFor(c: Check, waitMs: number): string {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  if (c.name !== 'recipient') return `${c.name} limit reached, retry in ${seconds}s`;
+  const full = c.log.size.entries >= c.log.maxEntries;
+  return full
+    ? `the firewall tracks at most ${c.log.maxEntries} member sends per hour and that many are in use; retry in ${seconds}s`
+    : `a recipient has had ${PER_MEMBER[0].points} messages in a minute or ${PER_MEMBER[1].points} in an hour, WeCom would drop more silently; retry in ${seconds}s`;
+}
+
+function refusal(full: Full): FirewallError {
+  const retryAfter = Math.max(1, Math.ceil(full.waitMs / 1000));
+  return new FirewallError('RATE_LIMITED', full.reason, { headers: { 'Retry-After': String(retryAfter) } });
 }

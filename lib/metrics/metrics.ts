@@ -79,6 +79,7 @@ export function countedAudit(audit: AuditLog, metrics: Metrics): AuditLog {
       metrics.observe(entry);
     },
     healthy: () => audit.healthy(),
+    flush: () => audit.flush(),
     close: () => audit.close(),
   };
 }

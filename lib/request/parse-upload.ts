@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import busboy from 'busboy';
 import { FirewallError } from '../errors.js';
 
@@ -12,6 +12,11 @@ export interface ParsedUpload {
   payload: { type?: string; media?: { filename: string; size: number; contentType: string } };
   canonical: Buffer;
   contentType: string;
+  /**
+   * What was uploaded, whatever the boundary: type, file name, content type, size and the file's
+   * SHA-256. Repeats are recognised on this (the canonical body has a fresh random boundary each time).
+   */
+  identity: Buffer;
 }
 
 /** The one `type` an upload names (a repeated one could be read differently upstream). */
@@ -70,8 +75,11 @@ export function parseUpload(req: IncomingMessage, type: string, maxBytes: number
     parser.on('close', () => {
       if (failure) return;
       const payload: ParsedUpload['payload'] = { type };
-      if (!media) return resolve({ payload, canonical: Buffer.alloc(0), contentType: '' });
+      if (!media) return resolve({ payload, canonical: Buffer.alloc(0), contentType: '', identity: Buffer.from(JSON.stringify(payload)) });
       payload.media = { filename: media.filename, size: media.size, contentType: media.contentType };
+      const file = createHash('sha256');
+      for (const c of media.chunks) file.update(c);
+      const identity = Buffer.from(JSON.stringify({ ...payload, sha256: file.digest('hex') }));
       const boundary = `----wecom-firewall-${randomBytes(12).toString('hex')}`;
       const head = Buffer.from(
         `--${boundary}\r\nContent-Disposition: form-data; name="media"; filename="${media.filename}"; filelength=${media.size}\r\n` +
@@ -79,7 +87,7 @@ export function parseUpload(req: IncomingMessage, type: string, maxBytes: number
         'utf8',
       );
       const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
-      resolve({ payload, canonical: Buffer.concat([head, ...media.chunks, tail]), contentType: `multipart/form-data; boundary=${boundary}` });
+      resolve({ payload, canonical: Buffer.concat([head, ...media.chunks, tail]), contentType: `multipart/form-data; boundary=${boundary}`, identity });
     });
     req.pipe(parser);
   });

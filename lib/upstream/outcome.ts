@@ -2,6 +2,7 @@ import type { AuditRecord } from '../audit/audit.js';
 import { FirewallError } from '../errors.js';
 import { UpstreamRefusal } from './guard.js';
 import { AgentGone } from './proxy.js';
+import type { Reservation } from '../limits/limiter.js';
 
 // How a call to WeCom ends up in the audit record, for the robot and app routes alike: retries
 // are noted on the forwarded record; a failure says whether WeCom may have the message.
@@ -31,9 +32,29 @@ export function auditUpstreamFailure(record: AuditRecord, err: unknown): Firewal
   return err instanceof FirewallError ? err : new FirewallError('UPSTREAM_UNAVAILABLE', undefined, { cause: err });
 }
 
-/** WeCom certainly did not get it (refused before sending, or answered locally): its tokens go back. */
+/**
+ * WeCom certainly did not get it: the guard says so (no connection, an open circuit), the agent left
+ * before it was sent, or the firewall refused before the request left (a 45009 cooldown, no app
+ * token: plain FirewallErrors are only ever raised before sending).
+ */
 export function certainlyNotSent(err: unknown): boolean {
   if (err instanceof UpstreamRefusal) return !err.mayHaveArrived;
   if (err instanceof AgentGone) return !err.mayHaveArrived;
-  return err instanceof FirewallError && err.code === 'RATE_LIMITED';
+  return err instanceof FirewallError;
+}
+
+/**
+ * Sends with the tokens taken for it: kept when WeCom has the message or may have it, given back
+ * (exactly once, by the reservation) when it certainly did not.
+ */
+export async function spending<T>(tokens: Reservation, send: () => Promise<T>): Promise<T> {
+  try {
+    const result = await send();
+    tokens.keep();
+    return result;
+  } catch (err) {
+    if (certainlyNotSent(err)) tokens.release();
+    else tokens.keep();
+    throw err;
+  }
 }

@@ -35,7 +35,7 @@ export class AgentGone extends Error {
   }
 }
 
-type Pending = { resolve: (r: UpstreamAnswer) => void; reject: (e: Error) => void };
+type Pending = { resolve: (r: UpstreamAnswer) => void; reject: (e: Error) => void; proxyReq?: http.ClientRequest };
 
 export class UpstreamProxy {
   private readonly proxy: httpProxy;
@@ -52,7 +52,11 @@ export class UpstreamProxy {
     const onTimeout = function (this: http.ClientRequest) {
       this.destroy(timeoutFailure(this.socket?.connecting ?? true, timeoutMs));
     };
-    this.proxy.on('proxyReq', (proxyReq) => void proxyReq.setTimeout(timeoutMs, onTimeout));
+    this.proxy.on('proxyReq', (proxyReq, req) => {
+      proxyReq.setTimeout(timeoutMs, onTimeout);
+      const pending = this.pending.get(req);
+      if (pending) pending.proxyReq = proxyReq;
+    });
     this.proxy.on('proxyRes', (proxyRes, req, res) => this.collect(proxyRes, res, this.pending.get(req)));
     // The agent went away mid-request: http-proxy aborts the upstream call and emits this instead of
     // calling the per-request callback, so the forward must be settled here or it is never audited.
@@ -81,12 +85,26 @@ export class UpstreamProxy {
   private attempt(req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer): Promise<UpstreamAnswer> {
     if (res.destroyed) return Promise.reject(new AgentGone(false));
     return new Promise((resolve, reject) => {
-      this.pending.set(req, { resolve, reject });
+      // The agent hangs up while WeCom has not answered. http-proxy only aborts on the request's
+      // 'aborted', which node no longer emits once the body was read in full (as the firewall always
+      // reads it): without this, the forward would wait for the upstream timeout.
+      const gone = () => {
+        const p = this.pending.get(req);
+        if (!p) return;
+        p.proxyReq?.destroy();
+        p.reject(new AgentGone(true));
+      };
+      const done = () => {
+        res.off('close', gone);
+        this.pending.delete(req);
+      };
+      this.pending.set(req, { resolve: (a) => (done(), resolve(a)), reject: (e) => (done(), reject(e)) });
+      res.once('close', gone);
       // http-proxy only calls buffer.pipe(proxyReq): hand it the whole body in one write, without
       // building a stream per request.
       const buffer = { pipe: (dest: http.ClientRequest) => dest.end(body) } as unknown as Readable;
       const target = { protocol: this.upstream.protocol, host: this.upstream.host, hostname: this.upstream.hostname, port: this.port, path: this.base + path };
-      this.proxy.web(req, res, { target: target as unknown as httpProxy.ProxyTargetUrl, ignorePath: true, buffer }, (err) => reject(failureOf(err)));
+      this.proxy.web(req, res, { target: target as unknown as httpProxy.ProxyTargetUrl, ignorePath: true, buffer }, (err) => this.pending.get(req)?.reject(failureOf(err)));
     });
   }
 

@@ -1,4 +1,4 @@
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SignJWT, decodeProtectedHeader } from 'jose';
@@ -53,7 +53,13 @@ describe('ApprovalLinks', () => {
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, apr: 'ap-2' })).toString('base64url')}.${s}`;
     // Signed with the raw token key instead of the derived link key: not a link.
     const underived = await new SignJWT({ apr: 'ap-1' }).setProtectedHeader({ alg: 'HS256', typ: LINK_TYPE }).setSubject('alice').setJti('x').setIssuedAt().setExpirationTime('5m').setIssuer('wecom-firewall').setAudience('wecom-firewall:approval-link').sign(key);
-    await new Promise((r) => setTimeout(r, 2100));
-    for (const token of [expired, other, tampered, underived]) assert.equal(await refused(links.verify(token)), 'UNAUTHENTICATED');
+    // The expired link's 1 s is over two seconds later (the clock is moved, not waited for).
+    mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    try {
+      mock.timers.tick(2_100);
+      for (const token of [expired, other, tampered, underived]) assert.equal(await refused(links.verify(token)), 'UNAUTHENTICATED');
+    } finally {
+      mock.timers.reset();
+    }
   });
 });

@@ -14,6 +14,7 @@ const record = (payload: unknown, over: Partial<Approval> = {}): Approval => ({
   expiresAt: new Date(Date.now() + 30 * 60_000).toISOString(),
   status: 'pending',
   decisions: [],
+  held: false,
   ...over,
 });
 const none = (s: string) => s;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../lib/paths.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
-import { tempDir, text, spawnCli } from '../helpers.js';
+import { tempDir, text, spawnCli, until } from '../helpers.js';
 
 // The running server reloads config and policies on SIGHUP and on file change, refuses an invalid
 // set (the last good one stays), keeps good sets for `policy rollback`, and on SIGTERM finishes what
@@ -28,12 +28,16 @@ const start = (config: string, env: NodeJS.ProcessEnv) => spawnCli(['serve', '--
 
 const policyCli = (args: string[]) => spawnSync(process.execPath, [cli, 'policy', ...args], { encoding: 'utf8' });
 
-async function until(what: string, check: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** A POST to webhook/send for robot ops on a connection of its own (no keep-alive). */
+function postOnce(base: string, body: string): Promise<{ status: number; requestId: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}/cgi-bin/webhook/send?key=ops`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, requestId: String(res.headers['x-request-id']) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 describe('reload, rollback and graceful stop', () => {
@@ -56,7 +60,11 @@ describe('reload, rollback and graceful stop', () => {
     policyFile = join(dir, 'policies', 'rules.yaml');
     writeFileSync(policyFile, ALLOW);
     config = join(dir, 'firewall.yaml');
-    writeFileSync(config, `listen: 127.0.0.1:0\nupstream: ${sim.url}\ndataDir: ./data\npolicies: [./policies]\nrobots:\n  ops:\n    key: \${env:OPS_KEY}\n    limit: 1000/min\n`);
+    // keepAliveTimeout 60s: the policy CLI runs with spawnSync, which blocks this process for
+    // seconds on a loaded machine, so fetch cannot retire its idle keep-alive socket at 4 s as it
+    // would; with the default 5 s the server could close that socket just as the next request went
+    // out on it (ECONNRESET, "fetch failed"; seen in `until` after `policy rollback`).
+    writeFileSync(config, `listen: 127.0.0.1:0\nupstream: ${sim.url}\ndataDir: ./data\npolicies: [./policies]\nserver: { keepAliveTimeout: 60s }\nrobots:\n  ops:\n    key: \${env:OPS_KEY}\n    limit: 1000/min\n`);
     server = start(config, { OPS_KEY: key });
     ({ url } = await server.listening());
   });
@@ -112,24 +120,38 @@ describe('reload, rollback and graceful stop', () => {
   });
 
   it('on SIGTERM, finishes a request in flight, then exits 0 with its audit line written', async () => {
-    // A slow WeCom: the request is in flight when SIGTERM arrives.
-    const slow = http.createServer((_req, res) => setTimeout(() => res.end(JSON.stringify({ errcode: 0, errmsg: 'ok' })), 700));
+    // A WeCom that answers only when told to: the request is certainly in flight when SIGTERM
+    // arrives, and is answered only once the server has begun to stop.
+    let arrived!: () => void;
+    const atUpstream = new Promise<void>((r) => (arrived = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const slow = http.createServer((req, res) => {
+      req.resume();
+      arrived();
+      void released.then(() => res.end(JSON.stringify({ errcode: 0, errmsg: 'ok' })));
+    });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
     writeFileSync(config, readFileSync(config, 'utf8').replace(/upstream: .*/, `upstream: http://127.0.0.1:${(slow.address() as AddressInfo).port}`));
     server.proc.kill('SIGTERM');
     await server.exited;
     server = start(config, { OPS_KEY: key });
     ({ url } = await server.listening());
-    const inFlight = post(`slow ${randomUUID()}`);
-    await new Promise((r) => setTimeout(r, 200));
+    // On a connection of its own (Connection: close): a keep-alive socket that went idle after its
+    // answer would hold the stopping server until keepAliveTimeout or its drain limit.
+    const inFlight = postOnce(url, JSON.stringify(text(`slow ${randomUUID()}`)));
+    await atUpstream;
     server.proc.kill('SIGTERM');
+    await until('the server to begin stopping', () => /stopping: finishing requests in flight/.test(server.output()));
+    release();
     const answer = await inFlight;
     assert.equal(answer.status, 200);
-    const requestId = answer.headers.get('x-request-id')!;
+    const requestId = answer.requestId;
     assert.equal(await server.exited, 0);
     await assert.rejects(post('after stop'), 'no longer accepting');
     const audit = readFileSync(join(dir, 'data', 'audit', 'audit.log'), 'utf8');
     assert.ok(audit.includes(requestId) && audit.includes('"forwarded"'), 'the in-flight request was audited before exit');
+    slow.closeAllConnections();
     slow.close();
   });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { answerOf, startStack, tempDir, text, type Answer, type Stack } from '../helpers.js';
+import { answerOf, startStack, tempDir, text, until, type Answer, type Stack } from '../helpers.js';
 import { shippedPoliciesDir } from '../../lib/paths.js';
 import { serve, type RunningServer } from '../../lib/http/server.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
@@ -23,15 +23,28 @@ const CRON_MARKDOWN = `rules:
 
 type Init = { from?: string; token?: string; headers?: Record<string, string>; body?: string };
 
-interface AuditLine { decision: string; who: string; errcode?: number; what: { route?: string; robot?: string }; why?: { rule?: string; reason?: string } }
+interface AuditLine { decision: string; request_id: string; who: string; errcode?: number; what: { route?: string; robot?: string }; why?: { rule?: string; reason?: string } }
 
-async function auditOf(dataDir: string): Promise<AuditLine[]> {
-  await new Promise((r) => setTimeout(r, 200)); // let the audit stream flush
+function readAudit(dataDir: string): AuditLine[] {
   const dir = join(dataDir, 'audit');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.log'))
     .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
     .map((line) => JSON.parse(line) as AuditLine);
+}
+
+/**
+ * The audit records, once those of `answers` are written: the audit log is written in batches just
+ * after each answer, so a record is waited for, not assumed.
+ */
+async function auditOf(dataDir: string, answers: Answer[]): Promise<AuditLine[]> {
+  const ids = answers.map((a) => a.headers.get('x-request-id'));
+  assert.ok(ids.every(Boolean), 'every answer carries its request id');
+  return until(`the audit records of ${ids.length} answer(s)`, () => {
+    const records = readAudit(dataDir);
+    const written = new Set(records.map((r) => r.request_id));
+    return ids.every((id) => written.has(id!)) && records;
+  });
 }
 
 function walk(dir: string): string[] {
@@ -158,7 +171,7 @@ describe('named callers end to end', () => {
     const a = await answerOf(await fetch(`${stack.server.url}/cgi-bin/webhook/send?key=${stack.keys.team!}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.1.0.7' }, body: JSON.stringify(text('hi')) }));
     answers.push(a);
     assert.deepEqual([a.status, a.json.errcode], [404, 93000]);
-    const leak = (await auditOf(stack.dataDir)).find((r) => r.why?.rule === 'leaked-key');
+    const leak = (await auditOf(stack.dataDir, [a])).find((r) => r.why?.rule === 'leaked-key');
     assert.ok(leak, 'a leaked-key audit record');
     assert.equal(leak.who, 'cron');
     assert.match(leak.why!.reason!, /robot team/);
@@ -166,18 +179,18 @@ describe('named callers end to end', () => {
     // an unknown alias that is no key is not a leak
     const typo = await answerOf(await fetch(`${stack.server.url}/cgi-bin/webhook/send?key=opps`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '10.1.0.7' }, body: '{}' }));
     assert.equal(typo.status, 404);
-    assert.equal((await auditOf(stack.dataDir)).filter((r) => r.why?.rule === 'leaked-key').length, 1);
+    assert.equal((await auditOf(stack.dataDir, [typo])).filter((r) => r.why?.rule === 'leaked-key').length, 1);
     // the same for an app's real corpsecret at gettoken
     const corp = await answerOf(await fetch(`${stack.server.url}/cgi-bin/gettoken?corpid=${stack.app.corpId}&corpsecret=${stack.app.corpSecret}`, { headers: { 'x-forwarded-for': '10.1.0.7' } }));
     answers.push(corp);
     assert.deepEqual([corp.status, corp.json.errcode], [401, 40001]);
-    const leaks = (await auditOf(stack.dataDir)).filter((r) => r.why?.rule === 'leaked-key');
+    const leaks = (await auditOf(stack.dataDir, [corp])).filter((r) => r.why?.rule === 'leaked-key');
     assert.equal(leaks.length, 2);
     assert.match(leaks[1]!.why!.reason!, /app helpdesk/);
   });
 
   it('audits every decision under the caller name, and refusals under the unknown address', async () => {
-    const records = await auditOf(stack.dataDir);
+    const records = await auditOf(stack.dataDir, answers);
     const who = new Set(records.map((r) => r.who));
     for (const name of ['cron', 'openclaw-prod', 'alice']) assert.ok(who.has(name), name);
     const refused = records.filter((r) => r.errcode === 9900021);
@@ -192,10 +205,13 @@ describe('named callers end to end', () => {
     assert.equal((await fetch(`${stack.server.url}/healthz`)).status, 200);
   });
 
+  // Last in this suite: it stops the firewall.
   it('never writes a caller token or a real key to an answer or a file under dataDir', async () => {
     const secrets = [PROD, stack.app.corpSecret, ...Object.values(stack.keys)];
     for (const a of answers) for (const s of secrets) assert.ok(!a.text.includes(s), `an answer leaks ${s.slice(0, 4)}…`);
-    await new Promise((r) => setTimeout(r, 200));
+    // The audit log is written in batches; its only flush is close(), so the files are scanned once
+    // the firewall has stopped.
+    await stack.server.close();
     for (const f of walk(stack.dataDir)) {
       const content = readFileSync(f).toString('latin1');
       for (const s of secrets) assert.ok(!content.includes(s), `${f} leaks ${s.slice(0, 4)}…`);

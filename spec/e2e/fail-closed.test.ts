@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, tempDir, text } from '../helpers.js';
+import { startStack, tempDir, text, until } from '../helpers.js';
 
 describe('failing closed', () => {
   it('refuses every request with 503 once an audit write fails (a full disk), and /healthz says so', async () => {
@@ -12,12 +12,12 @@ describe('failing closed', () => {
     const stack = await startStack({ audit: { enabled: true, dir: auditDir } });
     try {
       await stack.send('ops', text('the first record cannot be written'));
-      await new Promise((r) => setTimeout(r, 100));
+      // The audit line is written just after the answer; the firewall turns unhealthy when the write fails.
+      await until('/healthz to report the failed audit write', async () => (await fetch(`${stack.server.url}/healthz`)).status === 503);
       const before = stack.sim.received().length;
       const a = await stack.send('ops', text('must not go out unaudited'));
       assert.deepEqual([a.status, a.json.errcode], [503, 9900008]);
       assert.equal(stack.sim.received().length, before);
-      assert.equal((await fetch(`${stack.server.url}/healthz`)).status, 503);
     } finally {
       await stack.close();
     }

@@ -2,7 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, tempDir, text, type Answer, type Stack } from '../helpers.js';
+import { startStack, tempDir, text, until, type Answer, type Stack } from '../helpers.js';
+import { SqliteApprovalStore } from '../../lib/approvals/sqlite-store.js';
 
 // Approval mode hold: the agent's request stays open until an approver decides (or the bound
 // passes), and it gets WeCom's real answer or a refusal instead of a 202.
@@ -12,8 +13,14 @@ const POLICY = `rules:
     description: announcements wait, with the request open, for an approver
     condition: { properties: { text: { properties: { content: { pattern: "^announce" } } } } }
     action: approve
-    approval: { mode: hold, holdFor: 2s }
+    approval: { mode: hold, holdFor: 5m }
     reason: announcements are approved while the agent waits
+  - name: brief-holds
+    description: a hold short enough to run out in a spec
+    condition: { properties: { text: { properties: { content: { pattern: "^brief" } } } } }
+    action: approve
+    approval: { mode: hold, holdFor: 1s }
+    reason: nobody watches these
 default: { action: allow, reason: nothing objected }
 `;
 
@@ -23,7 +30,7 @@ describe('held approvals', () => {
   before(async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'rules.yaml'), POLICY);
-    stack = await startStack({ policies: [dir] });
+    stack = await startStack({ policies: [dir], upstreamTimeout: '1s', resilience: { retries: 0 } });
     alice = await stack.token('alice');
   });
   after(() => stack.close());
@@ -60,11 +67,55 @@ describe('held approvals', () => {
 
   it('answers 403/9900015 when nobody decides in time; the record expires, so a late approval sends nothing', async () => {
     const before = stack.sim.received().length;
-    const { answer, id } = await hold('announce: nobody is watching');
+    const { answer, id } = await hold('brief: nobody is watching');
     const a = await answer;
     assert.deepEqual([a.status, a.json.errcode], [403, 9900015]);
     const late = await stack.admin('POST', `/approvals/${id}/approve`, alice);
     assert.equal(late.status, 409);
     assert.equal(stack.sim.received().length, before);
+  });
+
+  it('answers 504/9900017, never -1, when the approved send may have reached WeCom (a held ambiguous failure was answered -1)', async () => {
+    const { answer, id } = await hold('announce: WeCom stalls on this one');
+    stack.sim.faultNext(1, { kind: 'stall' }, '/cgi-bin/webhook/send');
+    await stack.admin('POST', `/approvals/${id}/approve`, alice);
+    const a = await answer;
+    assert.deepEqual([a.status, a.json.errcode], [504, 9900017]);
+    const record = (await stack.admin('GET', `/approvals/${id}`, alice)).json.approval as { status: string; upstream: { code: string } };
+    assert.deepEqual([record.status, record.upstream.code], ['failed', 'UPSTREAM_TIMEOUT']);
+  });
+
+  it('records the hold as the record\'s expiry: a held record cannot outlive its request (a held approval outlived its hold)', async () => {
+    const { answer, id } = await hold('announce: how long may this wait');
+    const record = (await stack.admin('GET', `/approvals/${id}`, alice)).json.approval as { held: boolean; created_at: string; expires_at: string };
+    assert.equal(record.held, true);
+    const span = Date.parse(record.expires_at) - Date.parse(record.created_at);
+    assert.ok(span > 4 * 60_000 && span <= 5 * 60_000 + 1_000, `expires ${span} ms after it was parked: the hold, not the approvals ttl`);
+    await stack.admin('POST', `/approvals/${id}/reject`, alice);
+    await answer;
+  });
+});
+
+describe('held approvals when the firewall stops', () => {
+  it('close() with a held request in flight answers it 503/9900023, expires the record and does not crash (close() crashed on the hold timer)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'rules.yaml'), POLICY);
+    const stack = await startStack({ policies: [dir] });
+    const alice = await stack.token('alice');
+    const answer = stack.send('ops', text('announce: the firewall stops now'));
+    const id = await until('the held record', async () => ((await stack.admin('GET', '/approvals', alice)).json.approvals as Array<{ id: string }>)[0]?.id);
+    const dataDir = stack.dataDir;
+    const closing = stack.server.close();
+    const a = await answer;
+    await closing;
+    assert.deepEqual([a.status, a.json.errcode], [503, 9900023]);
+    const store = new SqliteApprovalStore(dataDir);
+    try {
+      assert.equal(store.get(id)?.status, 'expired');
+    } finally {
+      store.close();
+    }
+    assert.equal(stack.sim.received().length, 0);
+    await stack.sim.close();
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStack, tempDir, text, type Stack } from '../helpers.js';
+import { startStack, tempDir, text, until, type Stack } from '../helpers.js';
 
 // A parked request posts a card to the approvers' robot; each approver's link opens that approval
 // (GET never decides), decides it once, and reaches nothing else.
@@ -51,16 +51,13 @@ async function stackWithNotify(linkTtl = '15m'): Promise<Stack> {
 
 /** The card posted for an approval, with each approver's link rebased onto the real admin listener. */
 async function cardFor(stack: Stack, approvalId: string, withLinks = true): Promise<Card> {
-  for (let i = 0; i < 100; i++) {
-    const found = stack.sim.delivered(stack.keys.approvers).map((m) => (m.body as { markdown?: { content: string } }).markdown?.content ?? '').find((c) => c.includes(approvalId) && (!withLinks || c.includes('#t=')));
-    if (found) {
-      const links = new Map<string, string>();
-      for (const [, sub, url] of found.matchAll(/\[([^\]]+)\]\((https:[^)]+#t=[^)]+)\)/g)) links.set(sub!, url!.replace(PUBLIC_URL, stack.server.adminUrl!));
-      return { content: found, links };
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`no card for ${approvalId}`);
+  // The card is posted after the 202: wait for it.
+  const found = await until(`the card for ${approvalId}`, () =>
+    stack.sim.delivered(stack.keys.approvers).map((m) => (m.body as { markdown?: { content: string } }).markdown?.content ?? '').find((c) => c.includes(approvalId) && (!withLinks || c.includes('#t='))),
+  );
+  const links = new Map<string, string>();
+  for (const [, sub, url] of found.matchAll(/\[([^\]]+)\]\((https:[^)]+#t=[^)]+)\)/g)) links.set(sub!, url!.replace(PUBLIC_URL, stack.server.adminUrl!));
+  return { content: found, links };
 }
 
 const tokenOf = (link: string) => new URL(link).hash.slice('#t='.length);
@@ -144,13 +141,9 @@ describe('approval notifications in WeCom', () => {
     const id = parked.json.approval_id as string;
     const listed = await stack.admin('GET', '/approvals', await stack.token('alice'));
     assert.ok((listed.json.approvals as Array<{ id: string }>).some((a) => a.id === id));
-    let lines: string[] = [];
-    for (let i = 0; i < 100 && !lines.some((l) => l.includes('notify_failed') && l.includes(id)); i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      const dir = join(stack.dataDir, 'audit');
-      lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'));
-    }
-    assert.ok(lines.some((l) => l.includes('notify_failed') && l.includes(id)));
+    const dir = join(stack.dataDir, 'audit');
+    const auditLines = () => readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'));
+    await until('the notify_failed audit record', () => auditLines().some((l) => l.includes('notify_failed') && l.includes(id)));
   });
 });
 

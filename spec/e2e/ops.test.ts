@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack, text, type Stack } from '../helpers.js';
+import { startStack, text, until, type Stack } from '../helpers.js';
 
 // What an operator watches: /metrics (decisions, latency, upstream errcodes, refusals, pending
 // approvals), /readyz (store writable, WeCom reachable) and the heartbeat.
@@ -45,14 +45,13 @@ describe('metrics and readiness', () => {
     assert.equal(ok.status, 200);
     await stack.sim.close();
     // The upstream check is cached for a few seconds: wait it out.
-    let res: Response | undefined;
-    for (let i = 0; i < 80; i++) {
-      res = await fetch(`${stack.server.url}/readyz`);
-      if (res.status === 503) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(res!.status, 503);
-    const body = (await res!.json()) as { checks: { store: string; upstream: string } };
+    const res = await until('/readyz to answer 503', async () => {
+      const r = await fetch(`${stack.server.url}/readyz`);
+      if (r.status === 503) return r;
+      await r.body?.cancel();
+      return undefined;
+    });
+    const body = (await res.json()) as { checks: { store: string; upstream: string } };
     assert.deepEqual(body.checks, { store: 'ok', upstream: 'unreachable' });
   });
 });

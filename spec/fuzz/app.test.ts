@@ -4,7 +4,9 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { HELPDESK } from '../helpers.js';
 import { encode, encoding, envelope, fromValue, jnode, mutate, mutation, nastyString, serialize, style, validAppMessage } from './arbitraries.js';
-import { checkReply, outcome, params, replyOf, useFuzzStack, tally, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, outcome, fuzzParams, replyOf, useFuzzStack, tally, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+
+const params = fuzzParams(import.meta.url);
 
 // Fuzzing the self-built-app API: gettoken queries, access tokens, message/send and appchat/send
 // bodies, the privileged endpoints and any other app path. Whatever comes in: no 5xx, a refusal is

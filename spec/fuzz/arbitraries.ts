@@ -67,31 +67,85 @@ export const style: fc.Arbitrary<Style> = fc.record({
   escapeAll: fc.oneof({ arbitrary: fc.constant(false), weight: 5 }, { arbitrary: fc.constant(true), weight: 1 }),
 });
 
+// Everything below that walks a document (fromValue, serialize, clone, nodes, the envelope model)
+// does so with an explicit stack, never by recursion: a `nest` mutation of depth 1000, applied twice,
+// makes documents thousands of levels deep, and the harness must not overflow the call stack where
+// the firewall would simply refuse (regression: seed 1161663494, spec/fuzz/arbitraries.test.ts).
+
+const NULL: JNode = { t: 'lit', text: 'null' };
+
+/** A JSON value (as JSON.parse or a literal gives it) as a document. Iterative: any depth. */
 export function fromValue(v: unknown): JNode {
-  if (v === null || v === undefined) return { t: 'lit', text: 'null' };
-  if (typeof v === 'boolean') return { t: 'lit', text: v ? 'true' : 'false' };
-  if (typeof v === 'number') return { t: 'num', text: JSON.stringify(v) };
-  if (typeof v === 'string') return { t: 'str', v };
-  if (Array.isArray(v)) return { t: 'arr', items: v.map(fromValue) };
-  return { t: 'obj', entries: Object.entries(v as object).map(([k, x]) => [k, fromValue(x)]) };
+  const leaf = (x: unknown): JNode | undefined => {
+    if (x === null || x === undefined) return { t: 'lit', text: 'null' };
+    if (typeof x === 'boolean') return { t: 'lit', text: x ? 'true' : 'false' };
+    if (typeof x === 'number') return { t: 'num', text: JSON.stringify(x) };
+    if (typeof x === 'string') return { t: 'str', v: x };
+    return undefined;
+  };
+  let root: JNode | undefined;
+  const todo: Array<[unknown, (n: JNode) => void]> = [[v, (n) => (root = n)]];
+  while (todo.length) {
+    const [x, put] = todo.pop()!;
+    const n = leaf(x);
+    if (n) put(n);
+    else if (Array.isArray(x)) {
+      const items: JNode[] = x.map(() => NULL);
+      put({ t: 'arr', items });
+      x.forEach((y: unknown, i) => todo.push([y, (c) => (items[i] = c)]));
+    } else {
+      const values = Object.entries(x as object);
+      const entries: Array<[string, JNode]> = values.map(([k]) => [k, NULL]);
+      put({ t: 'obj', entries });
+      values.forEach(([, y], i) => todo.push([y, (c) => (entries[i]![1] = c)]));
+    }
+  }
+  return root!;
 }
 
 const escapeAll = (s: string) => `"${[...Array(s.length).keys()].map((i) => `\\u${s.charCodeAt(i).toString(16).padStart(4, '0')}`).join('')}"`;
 
+/** The document as text, written in `st`'s style. Iterative: any depth. */
 export function serialize(n: JNode, st: Style = { ws: '', escapeAll: false }): string {
   const w = st.ws;
   const str = (s: string) => (st.escapeAll ? escapeAll(s) : JSON.stringify(s));
-  switch (n.t) {
-    case 'lit':
-    case 'num':
-      return n.text;
-    case 'str':
-      return str(n.v);
-    case 'arr':
-      return `[${w}${n.items.map((x) => serialize(x, st)).join(`${w},${w}`)}${w}]`;
-    case 'obj':
-      return `{${w}${n.entries.map(([k, x]) => `${str(k)}${w}:${w}${serialize(x, st)}`).join(`${w},${w}`)}${w}}`;
+  const out: string[] = [];
+  // What is left to write, the next on top: a node, or text between nodes.
+  const todo: Array<JNode | string> = [n];
+  while (todo.length) {
+    const item = todo.pop()!;
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    switch (item.t) {
+      case 'lit':
+      case 'num':
+        out.push(item.text);
+        break;
+      case 'str':
+        out.push(str(item.v));
+        break;
+      case 'arr':
+        out.push(`[${w}`);
+        todo.push(`${w}]`);
+        for (let i = item.items.length - 1; i >= 0; i--) {
+          todo.push(item.items[i]!);
+          if (i > 0) todo.push(`${w},${w}`);
+        }
+        break;
+      case 'obj':
+        out.push(`{${w}`);
+        todo.push(`${w}}`);
+        for (let i = item.entries.length - 1; i >= 0; i--) {
+          const [k, x] = item.entries[i]!;
+          todo.push(x, `${str(k)}${w}:${w}`);
+          if (i > 0) todo.push(`${w},${w}`);
+        }
+        break;
+    }
   }
+  return out.join('');
 }
 
 /** Number spellings: ordinary, -0, past 2^53, overflowing to Infinity, underflowing to 0, and invalid JSON ones. */
@@ -217,15 +271,29 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('msgtype' as const), value: fc.oneof(fc.constantFrom(...ROBOT_MSGTYPES, ...APP_MSGTYPES, 'miniprogram_notice', 'voice_call', '', 'TEXT', '__proto__', 'constructor'), nastyString) }),
 );
 
+/** A deep copy. Iterative: any depth. */
 function clone(n: JNode): JNode {
-  return JSON.parse(JSON.stringify(n)) as JNode;
+  const copyOf = (x: JNode): JNode => (x.t === 'obj' ? { t: 'obj', entries: x.entries.map(([k, v]) => [k, v]) } : x.t === 'arr' ? { t: 'arr', items: [...x.items] } : { ...x });
+  const root = copyOf(n);
+  const todo: JNode[] = [root];
+  while (todo.length) {
+    const c = todo.pop()!;
+    if (c.t === 'obj') for (const e of c.entries) todo.push((e[1] = copyOf(e[1])));
+    else if (c.t === 'arr') for (let i = 0; i < c.items.length; i++) todo.push((c.items[i] = copyOf(c.items[i]!)));
+  }
+  return root;
 }
 
-/** Every node of a document, depth first (the root first). */
-function nodes(n: JNode, out: JNode[] = []): JNode[] {
-  out.push(n);
-  if (n.t === 'obj') for (const [, v] of n.entries) nodes(v, out);
-  else if (n.t === 'arr') for (const v of n.items) nodes(v, out);
+/** Every node of a document, depth first (the root first). Iterative: any depth. */
+function nodes(root: JNode): JNode[] {
+  const out: JNode[] = [];
+  const todo: JNode[] = [root];
+  while (todo.length) {
+    const n = todo.pop()!;
+    out.push(n);
+    if (n.t === 'obj') for (let i = n.entries.length - 1; i >= 0; i--) todo.push(n.entries[i]![1]);
+    else if (n.t === 'arr') for (let i = n.items.length - 1; i >= 0; i--) todo.push(n.items[i]!);
+  }
   return out;
 }
 
@@ -552,20 +620,32 @@ export function envelope(body: Buffer, opts: { msgtype: boolean } = { msgtype: t
   } catch {
     return { refuse: 40058, why: 'not UTF-8 JSON' };
   }
+  // One walk, depth first with an explicit stack (any depth), in document order: the first problem
+  // met ('too many values' as soon as the 10,001st value is reached; a poisoned key after the
+  // values of the keys before it), else the nesting depth.
+  type Item = { v: unknown; level: number } | { problem: string };
+  const todo: Item[] = [{ v: value, level: 1 }];
   let count = 0;
-  const walk = (v: unknown): string | undefined => {
-    if (++count > 10_000) return 'too many values';
-    if (typeof v === 'number' && (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)))) return 'number out of range';
-    if (v === null || typeof v !== 'object') return undefined;
-    for (const [k, x] of Object.entries(v)) {
-      if (!Array.isArray(v) && ['__proto__', 'constructor', 'prototype'].includes(k)) return `key ${k}`;
-      const bad = walk(x);
-      if (bad) return bad;
+  let deepest = 0;
+  let bad: string | undefined;
+  while (todo.length && !bad) {
+    const item = todo.pop()!;
+    if ('problem' in item) {
+      bad = item.problem;
+      break;
     }
-    return undefined;
-  };
-  const depth = (v: unknown): number => (v !== null && typeof v === 'object' ? 1 + Math.max(0, ...Object.values(v).map(depth)) : 0);
-  const bad = walk(value) ?? (count <= 10_000 && depth(value) > 16 ? 'too deep' : undefined);
+    const { v, level } = item;
+    if (++count > 10_000) bad = 'too many values';
+    else if (typeof v === 'number' && (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)))) bad = 'number out of range';
+    else if (v !== null && typeof v === 'object') {
+      deepest = Math.max(deepest, level);
+      const entries = Object.entries(v);
+      const poisoned = Array.isArray(v) ? -1 : entries.findIndex(([k]) => ['__proto__', 'constructor', 'prototype'].includes(k));
+      if (poisoned >= 0) todo.push({ problem: `key ${entries[poisoned]![0]}` });
+      for (let i = (poisoned >= 0 ? poisoned : entries.length) - 1; i >= 0; i--) todo.push({ v: entries[i]![1], level: level + 1 });
+    }
+  }
+  bad ??= deepest > 16 ? 'too deep' : undefined;
   if (bad) return { refuse: 40058, why: bad };
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { refuse: 40058, why: 'not an object' };
   const payload = value as Record<string, unknown>;

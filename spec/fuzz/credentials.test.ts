@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { credential, embeddedCredential, forwardedFilename, multipartBody, multipartContentType, nastyString, validAppMessage, validRobotMessage, type Multipart } from './arbitraries.js';
-import { checkReply, params, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, fuzzParams, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+
+const params = fuzzParams(import.meta.url);
 
 // Positive cases for the shipped guardrails (policies/20-guardrails.yaml): a credential of every
 // kind the pack names, in prose, inserted into a random string field of an otherwise valid message
@@ -35,6 +37,9 @@ function objectPaths(v: unknown, path: Array<string | number> = []): Array<Array
   if (v && typeof v === 'object') return [path, ...Object.entries(v).flatMap(([k, x]) => objectPaths(x, [...path, k]))];
   return [];
 }
+
+/** `s` with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, ES2024). */
+const wellFormed = (s: string) => s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
 
 function at(root: unknown, path: Array<string | number>): any {
   return path.reduce<any>((o, k) => o[k], root);
@@ -159,15 +164,21 @@ describe('fuzz: credentials anywhere are refused on every route', () => {
   });
 
   it('upload filenames, robot upload_media and app media/upload', async () => {
-    // A filename is cut at its last / or \ (busboy) and has " \r \n \ replaced: keep the credential
-    // and its boundaries clear of those so the name the policies see still carries it.
-    const clean = (s: string) => s.replace(/["\\/\u0000-\u001f\u007f]/g, ' ');
-    const cred = embeddedCredential.filter((c) => !/["\\\r\n/]/.test(c.bare) && c.kind !== 'wecom-webhook');
+    // A filename is cut at its last / or \ (busboy), has " \r \n \ replaced, and a lone surrogate
+    // cannot survive UTF-8 (nor a name past 255 units): the name is built clear of all of those,
+    // around a credential that has none of them, so it reaches the policies exactly as sent.
+    const clean = (s: string) => wellFormed(s.replace(/["\\/\u0000-\u001f\u007f]/g, ' '));
+    const cred = embeddedCredential.filter((c) => c.kind !== 'wecom-webhook' && clean(c.bare) === c.bare);
     const route = fc.constantFrom(`/cgi-bin/webhook/upload_media?key=ops&type=file`, '/cgi-bin/media/upload?type=file&access_token=');
+    const upload = fc.tuple(cred, route, nastyString, fc.boolean()).map(([c, path, ext, star]) => {
+      const at = c.text.indexOf(c.bare);
+      const name = `${clean(c.text.slice(Math.max(0, at - 60), at))}${c.bare}${clean(c.text.slice(at + c.bare.length).slice(0, 60))}.${clean(ext.slice(0, 5))}`;
+      return { c, path, star, name };
+    });
     await fc.assert(
-      fc.asyncProperty(cred, route, nastyString, fc.boolean(), async (c, path, ext, star) => {
-        const name = `${clean(c.text)}.${clean(ext).slice(0, 5)}`;
-        if (!name.includes(c.bare) || forwardedFilename(name) !== name) return; // the name no longer carries it as such
+      fc.asyncProperty(upload, async ({ c, path, star, name }) => {
+        assert.ok(name.includes(c.bare), `the filename carries the credential: ${JSON.stringify(name)}`);
+        assert.equal(forwardedFilename(name), name, 'the filename is forwarded as built');
         const m: Multipart = {
           declared: 'fuzzboundary',
           used: 'fuzzboundary',

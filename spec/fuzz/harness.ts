@@ -2,24 +2,46 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { after, afterEach, before } from 'node:test';
 import net from 'node:net';
+import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ADMIN_SECRET, HELPDESK, startStack, type Stack } from '../helpers.js';
 
 // What every fuzz spec shares: run counts and seeds, the stack they run against, a raw HTTP client
 // (fetch normalises paths and refuses odd headers), and the checks every answer must pass.
 
 /**
- * fast-check parameters. FUZZ_RUNS overrides every property's run count (CI uses the small
- * defaults); FUZZ_SEED (and FUZZ_PATH, from a failure report) replay a failure. fast-check prints
- * the seed and path of any failure.
+ * fast-check parameters for the properties of one spec file: `const params = fuzzParams(import.meta.url)`.
+ *
+ * Under `npm test` every property of a file runs on one fixed seed derived from the file's name
+ * (different files, different seeds), so a run is the same run on every machine and a red suite is
+ * a finding, not bad luck. `npm run fuzz` sets FUZZ_RANDOM=1: a random seed per file and run. The
+ * seed is printed once per file (`fuzz seed app.test: N`); fast-check prints seed and path of a
+ * failure. FUZZ_SEED (and FUZZ_PATH, from a failure report) replay one; FUZZ_RUNS overrides every
+ * property's run count.
  */
-export function params<T>(defaultRuns: number): fc.Parameters<T> {
-  const p: fc.Parameters<T> = { numRuns: process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : defaultRuns, includeErrorInReport: true };
-  if (process.env.FUZZ_SEED) p.seed = Number(process.env.FUZZ_SEED);
-  if (process.env.FUZZ_PATH) p.path = process.env.FUZZ_PATH;
-  if (process.env.FUZZ_VERBOSE) p.verbose = 2;
-  return p;
+export function fuzzParams(specUrl: string): <T>(defaultRuns: number) => fc.Parameters<T> {
+  const file = basename(fileURLToPath(specUrl)).replace(/\.[cm]?[jt]s$/, '');
+  const { FUZZ_SEED, FUZZ_RANDOM, FUZZ_PATH, FUZZ_RUNS, FUZZ_VERBOSE } = process.env;
+  if (FUZZ_SEED !== undefined && !/^-?\d+$/.test(FUZZ_SEED)) throw new Error(`FUZZ_SEED must be an integer (a seed fast-check printed), not ${JSON.stringify(FUZZ_SEED)}`);
+  if (FUZZ_RUNS !== undefined && !/^\d+$/.test(FUZZ_RUNS)) throw new Error(`FUZZ_RUNS must be a whole number, not ${JSON.stringify(FUZZ_RUNS)}`);
+  const random = FUZZ_RANDOM !== undefined && FUZZ_RANDOM !== '' && FUZZ_RANDOM !== '0';
+  const [seed, how] = FUZZ_SEED !== undefined ? [Number(FUZZ_SEED), 'FUZZ_SEED'] : random ? [randomInt(2 ** 31), 'random, FUZZ_RANDOM'] : [fileSeed(file), 'fixed'];
+  console.log(`fuzz seed ${file}: ${seed} (${how}; replay with FUZZ_SEED=${seed})`);
+  return <T>(defaultRuns: number) => {
+    const p: fc.Parameters<T> = { seed, numRuns: FUZZ_RUNS ? Number(FUZZ_RUNS) : defaultRuns, includeErrorInReport: true };
+    if (FUZZ_PATH) p.path = FUZZ_PATH;
+    if (FUZZ_VERBOSE) p.verbose = 2;
+    return p;
+  };
+}
+
+/** A spec file's fixed seed: the FNV-1a hash of its name ("app.test"), 31 bits. */
+export function fileSeed(file: string): number {
+  let h = 0x811c9dc5;
+  for (const byte of Buffer.from(file, 'utf8')) h = Math.imul(h ^ byte, 0x01000193);
+  return (h >>> 0) & 0x7fffffff;
 }
 
 export interface FuzzStack extends Stack {
@@ -54,7 +76,7 @@ export function useFuzzStack(ready: (stack: FuzzStack) => void, options: { forbi
       printTallies();
       if (options.checkFiles !== false) await assertFilesClean(stack, options.forbidden);
     } finally {
-      await stack.close();
+      await stack.close(); // a second close of the server (assertFilesClean closed it) is a no-op
     }
   });
 }
@@ -168,18 +190,29 @@ export function requestBytes(method: string, target: string, headers: Array<[str
 }
 
 /**
- * Sends bytes as they are and reads until the server closes. If nothing came back within
- * `quietMs` (a body shorter than its Content-Length), the client half-closes, as a client that gave
- * up would; after `giveUpMs` the socket is destroyed.
+ * Sends bytes as they are and reads until the server closes.
+ *
+ * A client that gives up half-closes. Node's server (httpAllowHalfOpen off) answers a half-close
+ * that cuts a request short with its own 400, but drops a complete request still being handled,
+ * without an answer. So half-closing on a timer races the firewall: a complete request answered
+ * after the timer (a loaded machine) would count as "no answer". Hence: `endAfterWrite` for a
+ * request the caller knows to be incomplete (a body shorter than its framing says: node waits
+ * for the rest), half-closed as soon as it is written; otherwise only after `quietMs` of silence,
+ * long by default, the fallback for a request node unexpectedly waits on. After `giveUpMs` the
+ * socket is destroyed.
  */
-export function rawRequest(base: string, bytes: Buffer, opts: { quietMs?: number; giveUpMs?: number } = {}): Promise<Reply & { answered: boolean }> {
+export function rawRequest(base: string, bytes: Buffer, opts: { endAfterWrite?: boolean; quietMs?: number; giveUpMs?: number } = {}): Promise<Reply & { answered: boolean }> {
   const { hostname, port } = new URL(base);
+  const quietMs = opts.quietMs ?? 2000;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     const socket = net.connect({ host: hostname, port: Number(port) });
-    const quiet = setTimeout(() => socket.end(), opts.quietMs ?? 400);
-    const giveUp = setTimeout(() => socket.destroy(), opts.giveUpMs ?? 3000);
-    socket.on('connect', () => socket.write(bytes, () => undefined));
+    const quiet = opts.endAfterWrite ? undefined : setTimeout(() => socket.end(), quietMs);
+    const giveUp = setTimeout(() => socket.destroy(), opts.giveUpMs ?? quietMs + 10_000);
+    socket.on('connect', () => {
+      socket.write(bytes, () => undefined);
+      if (opts.endAfterWrite) socket.end();
+    });
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       if (parseResponse(Buffer.concat(chunks))) clearTimeout(quiet); // a 100 Continue is not an answer
@@ -247,9 +280,14 @@ function walk(dir: string): string[] {
  * After a run: no secret in any file under dataDir (token.key itself aside), and none of
  * `auditForbidden` (credentials the fuzzer sent, unknown aliases, minted tokens) in the audit log,
  * whose records are built from aliases and digests, never from message text.
+ *
+ * It stops the firewall first: the audit writer batches lines, and the only flush it offers is
+ * close() (RunningServer.close → firewall.close → the audit log drained, the approval store
+ * closed). Scanning a live firewall's files could miss the last records it had not yet written.
+ * The simulator and dataDir are left to stack.close().
  */
 export async function assertFilesClean(stack: FuzzStack, auditForbidden: Iterable<string> = []): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300)); // the audit writer batches per turn; let it flush
+  await stack.server.close();
   const files = walk(stack.dataDir).filter((f) => !f.endsWith('token.key'));
   const audit = files.filter((f) => f.includes(`${join(stack.dataDir, 'audit')}`));
   assert.ok(audit.some((f) => f.endsWith('.log')), 'an audit log was written');

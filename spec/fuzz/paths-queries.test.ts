@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { HELPDESK } from '../helpers.js';
 import { nastyString } from './arbitraries.js';
-import { checkReply, fromFirewall, outcome, params, rawRequest, requestBytes, useFuzzStack, tally, upstreamCount, type FuzzStack } from './harness.js';
+import { checkReply, fromFirewall, outcome, fuzzParams, rawRequest, requestBytes, useFuzzStack, tally, upstreamCount, type FuzzStack } from './harness.js';
+
+const params = fuzzParams(import.meta.url);
 
 // Fuzzing request lines over a raw socket (fetch would normalise them): methods, paths
 // (percent-encoding, dot segments, double slashes, unicode, very long) and query strings (repeated

@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { cleanUpload, forwardedFilename, multipart, multipartBody, multipartContentType, nastyString, type Multipart } from './arbitraries.js';
-import { checkReply, params, rawRequest, replyOf, requestBytes, useFuzzStack, upstreamCount, type FuzzStack } from './harness.js';
+import { checkReply, fuzzParams, rawRequest, replyOf, requestBytes, useFuzzStack, upstreamCount, type FuzzStack } from './harness.js';
+
+const params = fuzzParams(import.meta.url);
 
 // Fuzzing upload_media (robots) and media/upload (apps) with multipart bodies: malformed and
 // mismatched boundaries, several parts or none, parts without names, hostile and huge filenames,
@@ -16,6 +18,12 @@ describe('fuzz: multipart uploads', () => {
   const contentTypes = fc.constantFrom('multipart/form-data', 'multipart/form-data', 'multipart/form-data', 'MULTIPART/Form-Data', 'multipart/form-data; charset=utf-8', 'multipart/mixed', 'multipart/form-datax', 'application/octet-stream', 'text/plain', '');
   const robotType = fc.constantFrom('type=file', 'type=file', 'type=voice', 'type=image', 'type=', 'type=file&type=voice', '', 'TYPE=file', 'type=file%00');
   const appType = fc.constantFrom('type=file', 'type=image', 'type=voice', 'type=video', 'type=', 'type=file&type=image', '', 'type=doc');
+
+  // Every upload carries an Idempotency-Key of its own: a repeat of the same file is answered as a
+  // repeat and not forwarded (dedupe), and with one seed for the whole file the properties start
+  // from the same values. What is fuzzed here is the upload, not dedupe.
+  let n = 0;
+  const unique = () => `fz-upload-${++n}`;
 
   /** Sizes of the parts sent as the media file (the only bytes that may be forwarded). */
   const mediaSizes = (m: Multipart) => m.parts.filter((p) => /name="media"; filename/.test(p.headers[0] ?? '')).map((p) => p.body.length);
@@ -32,7 +40,7 @@ describe('fuzz: multipart uploads', () => {
         const body = multipartBody(m);
         const contentType = base ? multipartContentType(m, base) : undefined;
         // Raw, so a boundary fetch would refuse to put in a header (non-Latin-1) is sent as UTF-8 bytes.
-        const headers: Array<[string, string]> = [['Host', 'fw'], ['Connection', 'close'], ['Content-Length', String(body.length)]];
+        const headers: Array<[string, string]> = [['Host', 'fw'], ['Connection', 'close'], ['Content-Length', String(body.length)], ['Idempotency-Key', unique()]];
         if (contentType !== undefined) headers.push(['Content-Type', contentType]);
         const a = await rawRequest(stack.server.url, requestBytes('POST', `${path}${kind === 'app' ? stack.minted : ''}`, headers, body));
         assert.ok(a.answered, `an answer for ${path}`);
@@ -68,7 +76,7 @@ describe('fuzz: multipart uploads', () => {
         const before = upstreamCount(stack);
         const received = stack.sim.received().length;
         const path = robot ? '/cgi-bin/webhook/upload_media?key=ops&type=file' : `/cgi-bin/media/upload?type=file&access_token=${stack.minted}`;
-        const a = await replyOf(await fetch(`${stack.server.url}${path}`, { method: 'POST', headers: { 'content-type': multipartContentType(m) }, body: new Uint8Array(multipartBody(m)) }));
+        const a = await replyOf(await fetch(`${stack.server.url}${path}`, { method: 'POST', headers: { 'content-type': multipartContentType(m), 'idempotency-key': unique() }, body: new Uint8Array(multipartBody(m)) }));
         checkReply(stack, a);
         assert.deepEqual([a.status, a.json?.errcode], [200, 0], a.text);
         assert.equal(upstreamCount(stack) - before, 1);
@@ -88,7 +96,7 @@ describe('fuzz: multipart uploads', () => {
         const query = new URLSearchParams([['key', 'ops'], ['type', 'file'], ...params_]);
         const before = upstreamCount(stack);
         const received = stack.sim.received().length;
-        const a = await replyOf(await fetch(`${stack.server.url}/cgi-bin/webhook/upload_media?${query}`, { method: 'POST', headers: { 'content-type': multipartContentType(m) }, body: new Uint8Array(multipartBody(m)) }));
+        const a = await replyOf(await fetch(`${stack.server.url}/cgi-bin/webhook/upload_media?${query}`, { method: 'POST', headers: { 'content-type': multipartContentType(m), 'idempotency-key': unique() }, body: new Uint8Array(multipartBody(m)) }));
         checkReply(stack, a);
         const types = query.getAll('type');
         const keys = query.getAll('key');

@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { encode, encoding, envelope, fromValue, jnode, mutate, mutation, nest, serialize, style, validRobotMessage, ROBOT_MSGTYPES, hugeString, type JNode } from './arbitraries.js';
-import { checkReply, params, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+import { checkReply, fuzzParams, replyOf, useFuzzStack, upstreamCount, type FuzzStack, type Reply } from './harness.js';
+
+const params = fuzzParams(import.meta.url);
 
 // Fuzzing POST /cgi-bin/webhook/send bodies: garbage JSON, near-valid messages of every msgtype,
 // messages the contract refuses. Whatever comes in: no 5xx, a refusal is a 4xx with a non-zero

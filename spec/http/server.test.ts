@@ -7,7 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type RunningServer } from '../../lib/http/server.js';
 import type { FirewallConfigInput } from '../../lib/config/load.js';
-import { ADMIN_SECRET, mintToken, tempDir } from '../helpers.js';
+import { ADMIN_SECRET, mintToken, tempDir, until } from '../helpers.js';
 
 // The listeners themselves: TLS on both, and the limits that cut off slow or oversized clients.
 // Nothing here reaches an upstream: the probes and the admin API answer on their own.
@@ -60,14 +60,16 @@ describe('listener limits', () => {
     const trickle = setInterval(() => void (c.socket.writable && c.socket.write(request[i++] ?? 'a')), 200);
     const ms = await c.closed;
     clearInterval(trickle);
-    assert.ok(ms >= 900 && ms < 2000, `closed after ${ms} ms`); // 1 s, swept every 250 ms
+    // 1 s, swept every 250 ms. The upper bound only tells "enforced" from "node's 30 s default sweep":
+    // generous, so a loaded machine's late timers do not fail it.
+    assert.ok(ms >= 900 && ms < 10_000, `closed after ${ms} ms`);
     assert.match(c.data(), /^HTTP\/1\.1 408 /);
   });
 
   it('cuts off a connection that sends nothing', async () => {
     const c = await connect(fw.port);
     const ms = await c.closed;
-    assert.ok(ms >= 900 && ms < 2000, `closed after ${ms} ms`);
+    assert.ok(ms >= 900 && ms < 10_000, `closed after ${ms} ms`);
   });
 
   it('refuses headers over maxHeaderSize with 431', async () => {
@@ -77,15 +79,26 @@ describe('listener limits', () => {
   });
 
   it('closes connections past maxConnections at once, and takes new ones when some are gone', async () => {
-    const open = await Promise.all([1, 2, 3, 4].map(() => connect(fw.port)));
-    await new Promise((r) => setTimeout(r, 100)); // the server has accepted them
-    const extra = await connect(fw.port);
-    const ms = await Promise.race([extra.closed, new Promise<number>((r) => setTimeout(() => r(-1), 800))]);
-    assert.ok(ms >= 0 && ms < 800, 'the fifth connection is closed');
-    for (const c of open) c.socket.destroy();
-    await Promise.all(open.map((c) => c.closed));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await fetch(`${fw.server.url}/healthz`)).status, 200);
+    // A listener of its own: no keep-alive socket an earlier fetch left open counts toward its 4.
+    const own = await start({ server: { headersTimeout: '1s', requestTimeout: '2s', maxConnections: 4 } });
+    try {
+      // Four connections the server has certainly taken: each has had an answer, and stays open
+      // (keep-alive, 5 s) while the fifth arrives.
+      const open = await Promise.all([1, 2, 3, 4].map(() => connect(own.port)));
+      for (const c of open) c.socket.write('GET /healthz HTTP/1.1\r\nHost: firewall\r\n\r\n');
+      await until('the four connections to be answered', () => open.every((c) => /^HTTP\/1\.1 200 [\s\S]*\r\n\r\n/.test(c.data())));
+      const extra = await connect(own.port);
+      await extra.closed;
+      // Closed on arrival, without a word: not the 408 that a connection which merely sent nothing
+      // gets after headersTimeout, which would mean it had been taken.
+      assert.equal(extra.data(), '', 'the fifth connection is closed at once, unanswered');
+      for (const c of open) c.socket.destroy();
+      await Promise.all(open.map((c) => c.closed));
+      // The server notices those closes on its own schedule: a new connection is taken once it has.
+      await until('a new connection to be taken', async () => (await fetch(`${own.server.url}/healthz`)).status === 200);
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PolicySet } from '../../lib/policy/compile.js';
 import { shippedPoliciesDir } from '../../lib/paths.js';
 import type { PolicyRequest } from '../../lib/policy/types.js';
-import { startStack, tempDir, text, type Stack } from '../helpers.js';
+import { startStack, tempDir, text, until, type Stack } from '../helpers.js';
 
 // mode: monitor: a rule whose decision is recorded as "would have" and not enforced; evaluation goes
 // on to the next rule. One audit record per request: the enforced decision's, with why.monitor.
@@ -94,8 +94,7 @@ describe('mode: monitor', () => {
           .split('\n')
           .filter((l) => l.includes(id))
           .map((l) => JSON.parse(l) as { decision: string; why?: { rule?: string; monitor?: unknown } });
-      for (let i = 0; i < 100 && !records().length; i++) await new Promise((r) => setTimeout(r, 20));
-      const mine = records();
+      const mine = await until('the request\'s audit record', () => records().length > 0 && records()); // written just after the answer
       assert.equal(mine.length, 1);
       assert.equal(mine[0]!.decision, 'forwarded');
       assert.equal(mine[0]!.why?.rule, 'default');

@@ -41,7 +41,7 @@ describe('simulator privileged app endpoints', () => {
       assert.equal(record?.agentId, AGENT);
       assert.equal(record?.errcode, 0);
       assert.equal('access_token' in (record?.query ?? {}), false);
-      if (body !== undefined) assert.deepEqual(record?.body, body);
+      assert.deepEqual(record?.body, body ?? null, 'the JSON body as sent; null for a call without one');
     });
   }
 

@@ -3,11 +3,15 @@ import http from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
 import { KEY, send, text } from './helpers.js';
+import { until } from '../helpers.js';
 
 // Transport faults: what a network or a gateway in front of WeCom does instead of WeCom answering.
 
-/** A raw POST that reports how it ended: an answer, or the socket error. */
-function rawPost(sim: Simulator, timeoutMs = 300): Promise<{ status?: number; contentType?: string; body?: string; error?: string }> {
+/**
+ * A raw POST that reports how it ended: an answer, or the socket error ('TIMEOUT' after
+ * `timeoutMs`, only short where no answer is the point).
+ */
+function rawPost(sim: Simulator, timeoutMs = 10_000): Promise<{ status?: number; contentType?: string; body?: string; error?: string }> {
   return new Promise((resolve) => {
     const req = http.request(`${sim.url}/cgi-bin/webhook/send?key=${KEY}`, { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
@@ -69,9 +73,11 @@ describe('simulator transport faults', () => {
     assert.equal((await rawPost(sim)).error, 'ECONNREFUSED');
     await sim.acceptConnections();
     assert.equal((await send(sim, text('back'))).json.errcode, 0);
-    await sim.refuseConnections(100);
+    // For a while: 1 s, long enough that the refusal is seen on a loaded machine; then connections
+    // are taken again on their own (waited for, not slept on).
+    await sim.refuseConnections(1000);
     assert.equal((await rawPost(sim)).error, 'ECONNREFUSED');
-    await new Promise((r) => setTimeout(r, 150));
+    await until('connections taken again after the 1 s', async () => (await rawPost(sim)).status === 200);
     assert.equal((await send(sim, text('back again'))).json.errcode, 0);
   });
 
@@ -83,10 +89,10 @@ describe('simulator transport faults', () => {
     assert.equal((await control('/__sim/fault', { count: 1, kind: 'bogus' })).status, 400);
     assert.deepEqual(await control('/__sim/requests?path=/cgi-bin/webhook/send'), { status: 200, json: { count: 1 } });
     assert.equal((await control('/__sim/refuse', { ms: 0 })).status, 400);
-    assert.equal((await control('/__sim/refuse', { ms: 100 })).status, 200);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await rawPost(sim)).error, 'ECONNREFUSED');
-    await new Promise((r) => setTimeout(r, 150));
+    assert.equal((await control('/__sim/refuse', { ms: 1000 })).status, 200);
+    // It stops listening just after answering: wait for the refusal, then for connections again.
+    await until('connections refused', async () => (await rawPost(sim)).error === 'ECONNREFUSED');
+    await until('connections taken again after the 1 s', async () => (await rawPost(sim)).status === 200);
     assert.equal((await send(sim, text('back'))).json.errcode, 0);
   });
 });

@@ -1,6 +1,5 @@
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UpstreamGuard, UpstreamRefusal, type RetryEvent } from '../../lib/upstream/guard.js';
 import { UpstreamFailure } from '../../lib/upstream/failure.js';
 import { Cooldowns } from '../../lib/limits/cooldowns.js';
@@ -34,6 +33,17 @@ function script(...steps: Array<UpstreamAnswer | UpstreamFailure>) {
   };
   return { attempt, calls: () => calls };
 }
+
+/**
+ * The clock the guard, its breaker (cockatiel) and the cooldowns read is Date.now: the specs that
+ * are about time mock it (t.mock.timers, Date only) and move it with tick(), so "open for 150 ms"
+ * is checked at 149 and 150 ms exactly, whatever the machine's load. The guard's own waits
+ * (node:timers/promises, imported as a binding the mock does not reach) stay real.
+ */
+const mockClock = (t: TestContext) => t.mock.timers.enable({ apis: ['Date'], now: 1_750_000_000_000 });
+
+/** Lets every pending continuation run: the guard, its breaker and the scripted attempts are promise-driven (no I/O). */
+const settle = () => new Promise<void>((r) => setImmediate(r));
 
 async function refusal(p: Promise<unknown>): Promise<FirewallError> {
   try {
@@ -128,19 +138,25 @@ describe('UpstreamGuard: backoff', () => {
     const zero = new UpstreamGuard(UPSTREAM, settings({ retries: 3, baseDelayMs: 10_000, maxDelayMs: 10_000 }), new Cooldowns(), () => 0);
     const started = Date.now();
     await zero.call({}, script(json(-1)).attempt);
-    assert.ok(Date.now() - started < 1000, 'full jitter may wait nothing at all');
+    assert.ok(Date.now() - started < 5000, 'full jitter may wait nothing at all (not 10 s per retry)');
   });
 
-  it('makes no retry whose delay would end past the budget', async () => {
+  it('makes no retry whose delay would end past the budget', async (t) => {
+    mockClock(t);
     const guard = new UpstreamGuard(UPSTREAM, settings({ retries: 3, baseDelayMs: 100, maxDelayMs: 1000, budgetMs: 150 }), new Cooldowns(), () => 1);
     const s = script(json(-1));
-    const answer = await guard.call({}, s.attempt);
-    assert.deepEqual([answer.attempts, s.calls()], [2, 2]); // 100 ms fits, then 200 ms more would not
+    const call = guard.call({}, s.attempt);
+    await settle();
+    assert.equal(s.calls(), 1, 'at 0 ms: a 100 ms wait fits the budget');
+    t.mock.timers.tick(100); // the clock as it reads once that wait is over
+    const answer = await call;
+    assert.deepEqual([answer.attempts, s.calls()], [2, 2]); // at 100 ms: 200 ms more would end past 150
   });
 });
 
 describe('UpstreamGuard: circuit breaker', () => {
-  it('opens after N unwell outcomes, refuses at once with 503/9900016 and Retry-After, and a half-open probe closes it', async () => {
+  it('opens after N unwell outcomes, refuses at once with 503/9900016 and Retry-After, and a half-open probe closes it', async (t) => {
+    mockClock(t);
     const guard = new UpstreamGuard(UPSTREAM, settings({ retries: 0, breaker: { failures: 3, halfOpenAfterMs: 150 } }), new Cooldowns());
     const states: string[] = [];
     guard.on('circuit', (s) => states.push(s));
@@ -152,11 +168,13 @@ describe('UpstreamGuard: circuit breaker', () => {
     assert.deepEqual([err.status, err.errcode, down.calls()], [503, 9900016, 3]);
     assert.equal(err.headers['Retry-After'], '1');
 
-    await sleep(170);
+    t.mock.timers.tick(149);
+    assert.equal(guard.circuitOpen(), true, 'not due for a probe before halfOpenAfter');
+    t.mock.timers.tick(1);
     assert.equal(guard.circuitOpen(), false, 'due for a probe');
     let release!: () => void;
     const probe = guard.call({}, () => new Promise<UpstreamAnswer>((r) => (release = () => r(json(0)))));
-    await sleep(5);
+    await settle();
     assert.equal(guard.circuit, 'half-open');
     const during = await refusal(guard.call({}, down.attempt));
     assert.equal(during.errcode, 9900016, 'one probe at a time; the others are refused, not queued');
@@ -174,20 +192,22 @@ describe('UpstreamGuard: circuit breaker', () => {
     assert.equal(guard.circuit, 'closed');
   });
 
-  it('a failed probe opens it again', async () => {
+  it('a failed probe opens it again', async (t) => {
+    mockClock(t);
     const guard = new UpstreamGuard(UPSTREAM, settings({ retries: 0, breaker: { failures: 1, halfOpenAfterMs: 50 } }), new Cooldowns());
     assert.equal((await guard.call({}, script(json(-1)).attempt)).errcode, -1, "WeCom's -1 is relayed, and counted");
     assert.equal(guard.circuit, 'open');
-    await sleep(70);
+    t.mock.timers.tick(50);
     await refusal(guard.call({}, script(html(503)).attempt));
     assert.equal(guard.circuit, 'open');
   });
 
-  it('keeps the circuit open when the probe\'s agent went away (regression: an aborted probe counted as a success)', async () => {
+  it('keeps the circuit open when the probe\'s agent went away (regression: an aborted probe counted as a success)', async (t) => {
+    mockClock(t);
     const guard = new UpstreamGuard(UPSTREAM, settings({ retries: 0, breaker: { failures: 1, halfOpenAfterMs: 50 } }), new Cooldowns());
     await guard.call({}, script(json(-1)).attempt);
     assert.equal(guard.circuit, 'open');
-    await sleep(70);
+    t.mock.timers.tick(50);
     const gone = new Error('the agent disconnected');
     await assert.rejects(guard.call({}, async () => Promise.reject(gone)), (err) => err === gone, 'the original error comes out');
     assert.equal(guard.circuit, 'open');
@@ -202,7 +222,8 @@ describe('UpstreamGuard: circuit breaker', () => {
 });
 
 describe('UpstreamGuard: 45009 cooldown', () => {
-  it('relays WeCom\'s 45009, then answers 429/45009 with Retry-After without calling WeCom until the cooldown ends', async () => {
+  it('relays WeCom\'s 45009, then answers 429/45009 with Retry-After without calling WeCom until the cooldown ends', async (t) => {
+    mockClock(t);
     const cooldowns = new Cooldowns();
     const guard = new UpstreamGuard(UPSTREAM, settings({ cooldownMs: 150 }), cooldowns);
     const s = script(json(45009), json(0));
@@ -211,8 +232,11 @@ describe('UpstreamGuard: 45009 cooldown', () => {
     assert.deepEqual([err.status, err.errcode, err.code, err.headers['Retry-After'], s.calls()], [429, 45009, 'RATE_LIMITED', '1', 1]);
     assert.equal((await guard.call({ target: 'robot:team' }, s.attempt)).errcode, 0, 'another robot is not held back');
     assert.deepEqual(guard.state().cooldowns.map((c) => c.target), ['robot:ops']);
-    await sleep(170);
+    t.mock.timers.tick(149);
+    assert.equal((await refusal(guard.call({ target: 'robot:ops' }, s.attempt))).errcode, 45009, 'still cooling down 1 ms before the end');
+    t.mock.timers.tick(1);
     assert.equal((await guard.call({ target: 'robot:ops' }, s.attempt)).errcode, 0);
+    assert.equal(s.calls(), 3, 'ops (45009), team, ops once the cooldown ended');
   });
 
   it('lets an approved message wait the cooldown out instead of failing', async () => {
@@ -221,7 +245,7 @@ describe('UpstreamGuard: 45009 cooldown', () => {
     const guard = new UpstreamGuard(UPSTREAM, settings(), cooldowns);
     const started = Date.now();
     assert.equal((await guard.call({ target: 'robot:ops', waitCooldownMs: 1000 }, script(json(0)).attempt)).errcode, 0);
-    assert.ok(Date.now() - started >= 70);
+    assert.ok(Date.now() - started >= 70, 'it waited (a lower bound only: a slow machine waits longer)');
   });
 });
 

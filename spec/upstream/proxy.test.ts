@@ -2,7 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { UpstreamProxy } from '../../lib/upstream/proxy.js';
+import { AgentGone, UpstreamProxy } from '../../lib/upstream/proxy.js';
+import { readBody } from '../../lib/request/body.js';
+import { parseMessage } from '../../lib/request/parse-message.js';
 import { UpstreamGuard } from '../../lib/upstream/guard.js';
 import { Cooldowns } from '../../lib/limits/cooldowns.js';
 
@@ -35,30 +37,49 @@ describe('UpstreamProxy', () => {
     upstream.server.close();
   });
 
-  it('settles the forward when the agent disconnects before WeCom answers (regression: it hung, unaudited)', async () => {
-    const upstream = await listen(() => {}); // never answers
-    const agent = new http.Agent({ keepAlive: true });
-    const proxy = new UpstreamProxy(new URL(upstream.url), agent, 500, guardFor(upstream.url));
-    const settled = new Promise<string>((resolve) => {
-      void listen((req, res) => {
-        proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', Buffer.from('{}'), 'application/json').then(
-          () => resolve('resolved'),
-          () => resolve('rejected'),
-        );
-      }).then(({ url, server }) => {
-        const client = http.request(`${url}/x`, { method: 'POST' });
-        client.on('error', () => {});
-        client.end('{}');
-        setTimeout(() => client.destroy(), 100);
-        void settled.then(() => server.close());
-      });
+  // The forward must settle as soon as the agent leaves, and as that (AgentGone: audited as a
+  // departed agent, its tokens kept since WeCom may have the message), not at upstreamTimeout as a
+  // 504. The body is read first, as every route does: node then auto-destroys the request, so no
+  // 'aborted' or 'error' comes from it, and only the response's 'close' tells (an earlier version of
+  // this spec never read the body and passed on a path production never takes).
+  it('settles the forward through AgentGone as soon as the agent disconnects before WeCom answers (regression: it hung, unaudited)', async () => {
+    // WeCom reads the request and never answers; the upstream timeout is far beyond the wait
+    // below, so only the disconnect handling can settle the forward in time.
+    let arrived!: () => void;
+    const atUpstream = new Promise<void>((r) => (arrived = r));
+    const upstream = await listen((req) => {
+      req.resume();
+      req.on('end', arrived);
     });
-    const hung = new Promise<string>((resolve) => setTimeout(() => resolve('hung'), 5000).unref());
-    assert.equal(await Promise.race([settled, hung]), 'rejected');
-    proxy.close();
-    agent.destroy();
-    upstream.server.closeAllConnections();
-    upstream.server.close();
+    const agent = new http.Agent({ keepAlive: true });
+    const proxy = new UpstreamProxy(new URL(upstream.url), agent, 120_000, guardFor(upstream.url));
+    let settle!: (outcome: unknown) => void;
+    const settled = new Promise<unknown>((r) => (settle = r));
+    // As the robot route does: the body is read and parsed first, and its canonical bytes
+    // forwarded, so the agent's request is complete when the agent goes away.
+    const front = await listen((req, res) => {
+      readBody(req, 64 * 1024)
+        .then((body) => proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', parseMessage(body).canonical, 'application/json; charset=utf-8'))
+        .then((result) => settle({ resolved: result }), settle);
+    });
+    try {
+      const client = http.request(`${front.url}/cgi-bin/webhook/send?key=ops`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      client.on('error', () => undefined);
+      client.end(JSON.stringify({ msgtype: 'text', text: { content: 'deploy finished' } }));
+      await atUpstream; // the forward is on its way: WeCom has the request
+      client.destroy();
+      const hung = new Promise<string>((resolve) => setTimeout(() => resolve('still unsettled after 10 s'), 10_000).unref());
+      const outcome = await Promise.race([settled, hung]);
+      assert.ok(outcome instanceof AgentGone, `settled through AgentGone, not by ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : JSON.stringify(outcome)}`);
+      assert.equal(outcome.mayHaveArrived, true, 'the request had reached WeCom before the agent left');
+    } finally {
+      proxy.close();
+      agent.destroy();
+      front.server.closeAllConnections();
+      front.server.close();
+      upstream.server.closeAllConnections();
+      upstream.server.close();
+    }
   });
 
   it('retries "system busy" before writing anything, so the agent gets one answer: WeCom\'s success', async () => {
@@ -89,7 +110,9 @@ describe('UpstreamProxy', () => {
     let got = 0;
     const upstream = await listen(() => void got++);
     const agent = new http.Agent({ keepAlive: true });
-    const proxy = new UpstreamProxy(new URL(upstream.url), agent, 150, guardFor(upstream.url));
+    // 500 ms: short enough for a spec, long enough that a slow connect on a loaded machine is not
+    // mistaken for the answer that did not come.
+    const proxy = new UpstreamProxy(new URL(upstream.url), agent, 500, guardFor(upstream.url));
     let refusal: unknown;
     const front = await listen((req, res) =>
       void proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', Buffer.from('{}'), 'application/json').catch((err: { status: number; errcode: number }) => {

@@ -666,7 +666,7 @@ function outcomeText(a, outcome) {
     failed: 'Approved, but sending to WeCom failed: see WeCom’s answer below.',
     rejected: 'The message was rejected: it will never be sent.',
     pending: `Your approval is recorded. It needs ${a.required - approvalsSoFar(a)} more approval(s) before it is sent.`,
-    approved: 'Approved; sending is starting.',
+    approved: a.expected_at ? `Approved. It waits (${str(a.waiting_because ?? 'for its robot’s limit')}) and is expected to go ${relative(a.expected_at)}; it fails if not sent by ${str(a.deliver_by ?? a.expires_at)}.` : 'Approved; sending is starting.',
     sending: 'Approved; sending is in progress.',
     expired: 'The message expired unsent.',
   }[a.status];
@@ -787,7 +787,8 @@ function decisionsList(a) {
 function upstreamBox(a) {
   const u = a.upstream;
   if (!isObj(u)) {
-    return h('section', { class: 'card', id: 'upstream' }, h('h2', null, 'WeCom’s answer'), h('p', { class: 'muted' }, FINAL.has(a.status) && a.status !== 'failed' ? 'Not sent.' : 'Not sent yet.'));
+    const waiting = a.status === 'approved' && a.expected_at ? h('p', { id: 'waiting' }, 'Waiting: ', str(a.waiting_because ?? ''), '. Next attempt ', timeEl(a.expected_at), '; fails if not sent by ', timeEl(a.deliver_by ?? a.expires_at), '.') : null;
+    return h('section', { class: 'card', id: 'upstream' }, h('h2', null, 'WeCom’s answer'), h('p', { class: 'muted' }, FINAL.has(a.status) && a.status !== 'failed' ? 'Not sent.' : 'Not sent yet.'), waiting);
   }
   let parsed = null;
   try {

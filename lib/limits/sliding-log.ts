@@ -1,0 +1,130 @@
+// An exact rolling window: "N per D" means at most N entries in ANY span of D, which is how WeCom
+// counts its robots (20 in any 60 s). rate-limiter-flexible's memory limiters are fixed windows that
+// open with their first message, so they let up to 2N through across a window edge; at these rates
+// (tens to a few thousand per window) a log of the entries themselves is small and exact.
+//
+// An entry is an object, so a reservation can take back exactly its own entry: a late refund removes
+// nothing from a later window (if its entry has aged out already, removing it changes nothing).
+// An entry is stamped when it is taken and stamped again when WeCom answered (keep()), since WeCom
+// counts a message when it arrives, which is somewhere between the two.
+//
+// Memory: a key holds at most its largest window's N entries (older ones are dropped as it is read);
+// a key whose newest entry has aged out is dropped by a sweep that runs at most once per shortest
+// window. `maxEntries` bounds the whole log (the per-member log, whose keys agents choose): past it
+// nothing new is admitted until entries age out. No timers.
+
+export interface Window {
+  points: number;
+  ms: number;
+}
+
+export interface Entry {
+  t: number;
+}
+
+export class SlidingLog {
+  private readonly logs = new Map<string, Entry[]>();
+  private horizon = 0;
+  private lastSweep = -Infinity;
+  private total = 0;
+
+  /**
+   * The windows are given with each check rather than held: a reload builds new limits over the
+   * same log (what was sent stays counted), and a reload that is refused changes nothing.
+   */
+  constructor(readonly maxEntries = Infinity) {}
+
+  /** How long until `key` has room in every window (0: now). Full log: until the oldest entry ages out. */
+  waitMs(key: string, now: number, windows: readonly Window[]): number {
+    this.horizon = longest(windows);
+    this.sweep(now, shortest(windows));
+    const log = this.trimmed(key, now);
+    let wait = 0;
+    if (log) {
+      for (const w of windows) {
+        // The entries inside (now - ms, now]; the window is full at `points` of them, and frees a slot
+        // when the points-th most recent leaves it.
+        if (log.length < w.points) continue;
+        const pth = log[log.length - w.points]!;
+        const frees = pth.t + w.ms - now;
+        if (frees > wait) wait = frees;
+      }
+    }
+    if (wait === 0 && this.total >= this.maxEntries) wait = Math.max(1, this.oldest() + this.horizon - now);
+    return wait;
+  }
+
+  /** Adds an entry at `now` (call waitMs first: add does not check). */
+  add(key: string, now: number): Entry {
+    const entry = { t: now };
+    const log = this.logs.get(key);
+    if (log) insert(log, entry);
+    else this.logs.set(key, [entry]);
+    this.total++;
+    return entry;
+  }
+
+  /** Takes one entry back; a no-op when it has aged out already. */
+  remove(key: string, entry: Entry): void {
+    const log = this.logs.get(key);
+    const at = log ? log.lastIndexOf(entry) : -1;
+    if (at < 0) return;
+    log!.splice(at, 1);
+    this.total--;
+    if (log!.length === 0) this.logs.delete(key);
+  }
+
+  /** Moves an entry to a later time (the moment WeCom answered). */
+  restamp(key: string, entry: Entry, t: number): void {
+    const log = this.logs.get(key);
+    const at = log ? log.lastIndexOf(entry) : -1;
+    if (at < 0 || t <= entry.t) return;
+    log!.splice(at, 1);
+    entry.t = t;
+    insert(log!, entry);
+  }
+
+  /** Entries held now (for the memory bound and the specs). */
+  get size(): { keys: number; entries: number } {
+    return { keys: this.logs.size, entries: this.total };
+  }
+
+  /** The key's entries still inside the longest window, oldest first (the aged ones dropped). */
+  private trimmed(key: string, now: number): Entry[] | undefined {
+    const log = this.logs.get(key);
+    if (!log) return undefined;
+    let aged = 0;
+    while (aged < log.length && now - log[aged]!.t >= this.horizon) aged++;
+    if (aged) {
+      log.splice(0, aged);
+      this.total -= aged;
+    }
+    if (!log.length) {
+      this.logs.delete(key);
+      return undefined;
+    }
+    return log;
+  }
+
+  private sweep(now: number, every: number): void {
+    if (now - this.lastSweep < every) return;
+    this.lastSweep = now;
+    for (const key of [...this.logs.keys()]) this.trimmed(key, now);
+  }
+
+  private oldest(): number {
+    let oldest = Infinity;
+    for (const log of this.logs.values()) if (log[0]!.t < oldest) oldest = log[0]!.t;
+    return oldest;
+  }
+}
+
+const longest = (windows: readonly Window[]) => windows.reduce((m, w) => Math.max(m, w.ms), 0);
+const shortest = (windows: readonly Window[]) => windows.reduce((m, w) => Math.min(m, w.ms), Infinity);
+
+/** Keeps a log ordered by time; entries nearly always arrive last, so search from the end. */
+function insert(log: Entry[], entry: Entry): void {
+  let at = log.length;
+  while (at > 0 && log[at - 1]!.t > entry.t) at--;
+  log.splice(at, 0, entry);
+}
