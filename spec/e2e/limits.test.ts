@@ -71,4 +71,23 @@ describe('approving a message while its robot is at the limit', () => {
       await stack.close();
     }
   });
+
+  it('at WeCom\'s 20/min the approver is answered at once with when it will go, not after the minute (approving blocked for up to 60 s)', async () => {
+    const stack = await startStack({}, { ratePerMinute: 20 });
+    try {
+      for (let i = 0; i < 20; i++) assert.equal((await stack.send('ops', text(`fills the minute ${i}`))).status, 200);
+      const parked = await stack.send('ops', text('all hands', { mentioned_list: ['@all'] }));
+      const started = Date.now();
+      const approved = await stack.admin('POST', `/approvals/${parked.json.approval_id as string}/approve`, await mintToken('alice'));
+      assert.ok(Date.now() - started < 2_000, `answered in ${Date.now() - started} ms`);
+      const view = approved.json.approval as { status: string; expected_at: string; waiting_because: string };
+      assert.equal(view.status, 'approved');
+      const inSeconds = (Date.parse(view.expected_at) - started) / 1000;
+      assert.ok(inSeconds > 30 && inSeconds <= 61, `expected in ${inSeconds} s: when the first of the 20 leaves the window`);
+      assert.match(view.waiting_because, /robot limit/);
+      assert.equal(stack.sim.delivered(stack.keys.ops).length, 20, 'nothing beyond the limit reached WeCom');
+    } finally {
+      await stack.close();
+    }
+  });
 });
