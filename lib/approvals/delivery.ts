@@ -25,7 +25,9 @@ export interface DeliveryDeps extends Pick<ApprovalDeps, 'store' | 'audit' | 'li
 /** Waits between attempts are kept within these bounds (an open circuit says 30 s; a cooldown 60 s). */
 const MIN_RETRY_MS = 1_000;
 const MAX_RETRY_MS = 60_000;
-/** No connection to WeCom: try again after this long. */
+/** WeCom's answers that say it did not take the message: its limit (45009), busy (-1), too many concurrent calls (45033). */
+const NOT_TAKEN = new Set([45009, -1, 45033]);
+/** No connection to WeCom, or busy: try again after this long. */
 const UNREACHABLE_RETRY_MS = 5_000;
 
 export class Deliveries {
@@ -59,10 +61,13 @@ export class Deliveries {
     const record = store.get(id);
     if (!record || record.status !== 'approved' || this.stopped) return record!;
     const what = { route: record.route, robot: record.robot, msgtype: record.msgtype, size: record.payload.length, sha256: record.sha256, approval_id: record.id };
+    // The deadline ends the retries: the first attempt is always made.
     const deliverBy = Date.parse(record.deliverBy ?? record.expiresAt);
-    if (Date.now() >= deliverBy) return this.giveUp(record, who, what, 'approved');
+    if (record.nextAttemptAt !== undefined && Date.now() >= deliverBy) return this.giveUp(record, who, what, 'approved');
 
     const kind = record.route.startsWith('app.') ? 'app' : 'robot';
+    // A reload removed its robot or app: waiting will not bring it back.
+    if (!limits.has({ kind, name: record.robot })) return this.fail(record, who, what, { status: 0, body: `${kind} ${record.robot} is no longer configured; not sent`, code: 'INTERNAL' }, 'approved');
     const recipients = record.route === 'app.message_send' ? recipientsOf(parseObject(record.payload)) : undefined;
     let tokens;
     try {
@@ -96,10 +101,11 @@ export class Deliveries {
     }
     tokens.keep();
     const body = answer.body.toString('utf8').slice(0, 4096);
-    if (answer.status === 200 && answer.errcode === 45009) {
-      // WeCom refused it for its own limit: certainly not taken. The guard started the cooldown.
-      const cooling = this.deps.cooldownLeftMs(`${kind}:${record.robot}`);
-      return this.later(record, Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, cooling)), 'WeCom answered 45009 (its own limit): tried again after the cooldown', true);
+    if (answer.status === 200 && answer.errcode !== undefined && NOT_TAKEN.has(answer.errcode)) {
+      // WeCom refused it for its limit (45009: the guard started the cooldown) or was busy (-1, 45033,
+      // after the guard's own retries): certainly not taken, so it is tried again.
+      const wait = answer.errcode === 45009 ? this.deps.cooldownLeftMs(`${kind}:${record.robot}`) : UNREACHABLE_RETRY_MS;
+      return this.later(record, Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, wait)), `WeCom answered errcode ${answer.errcode} (not taken): tried again`, true);
     }
     const ok = answer.status === 200 && answer.errcode === 0;
     audit.record({ decision: ok ? 'sent' : 'send_failed', request_id: record.requestId, who, what, upstream_status: answer.status, upstream_errcode: answer.errcode, latency_ms: Date.now() - started });
@@ -121,7 +127,7 @@ export class Deliveries {
       this.timers.set(record.id, timer);
     }
     const now = store.get(record.id)!;
-    if (claimed) this.deps.changed(now);
+    this.deps.changed(now); // a held request waiting on it is answered now: approved, it will be sent
     return now;
   }
 

@@ -48,8 +48,6 @@ const ANSWER_WITHIN_MS = 1_500;
 /** An approved message may wait at least this long for its robot (the default deadline is the record's remaining ttl). */
 const MIN_DELIVER_WITHIN_MS = 10 * 60_000;
 
-const FINAL = new Set(['sent', 'failed', 'rejected', 'expired']);
-
 /** What a held request learns: the record as it stands, or that the firewall is stopping. */
 export type HoldOutcome = Approval | 'stopping';
 
@@ -83,34 +81,40 @@ export class Approvals {
    * record as it stands (the agent is told it will be sent). close() settles every hold with 'stopping'.
    */
   waitFor(id: string): Promise<HoldOutcome> {
-    const { store, audit } = this.deps;
+    const { store } = this.deps;
     return new Promise((resolve) => {
       const record = store.get(id);
-      if (!record || this.closed) return resolve(this.closed ? 'stopping' : record!);
+      if (!record) return resolve('stopping');
+      // Parked while the firewall stops: the agent is told it was not sent, so it never will be.
+      if (this.closed) return resolve(this.expireHold(id, 'system:stop', 'the firewall stopped while the request was held') ? 'stopping' : store.get(id)!);
       const finish = (outcome: HoldOutcome) => {
         clearTimeout(timer);
-        this.settled.off(id, onSettled);
+        this.settled.off(id, onChange);
         this.holds.delete(id);
         resolve(outcome);
       };
-      let due = false;
-      const onSettled = (a: Approval) => {
-        if (FINAL.has(a.status) || (due && a.status !== 'sending')) finish(a);
+      // Final, or approved and waiting for its robot's window (answered 202: it will be sent). While
+      // it is pending or being sent, the agent waits.
+      const onChange = (a: Approval) => {
+        if (a.status !== 'pending' && a.status !== 'sending') finish(a);
       };
       const timer = setTimeout(() => {
         if (this.closed) return;
-        due = true;
-        if (store.expireNow(id)) {
-          const now = store.get(id)!;
-          audit.record({ decision: 'approval_rejected', request_id: now.requestId, who: 'system:hold-timeout', what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason: 'not decided while the request was held' } });
-          return finish(now);
-        }
-        const now = store.get(id)!;
-        if (now.status !== 'sending') finish(now); // final, or approved and waiting for its window
+        if (this.expireHold(id, 'system:hold-timeout', 'not decided while the request was held')) return finish(store.get(id)!);
+        onChange(store.get(id)!);
       }, Math.max(0, Date.parse(record.expiresAt) - Date.now()));
-      this.settled.on(id, onSettled);
+      this.settled.on(id, onChange);
       this.holds.set(id, finish);
     });
+  }
+
+  /** Expires a held record still pending (audited); false if it was decided meanwhile. */
+  private expireHold(id: string, who: string, reason: string): boolean {
+    const { store, audit } = this.deps;
+    if (!store.expireNow(id)) return false;
+    const now = store.get(id)!;
+    audit.record({ decision: 'approval_rejected', request_id: now.requestId, who, what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason } });
+    return true;
   }
 
   park(request: Omit<NewApproval, 'expiresAt' | 'approvers' | 'required'> & { requirement?: ApprovalRequirement }): Approval {
@@ -217,19 +221,21 @@ export class Approvals {
   }
 
   /**
-   * Stops: every held request is answered 'stopping' and its record expired (the agent is told it was
-   * not sent, so it must never be sent later); scheduled deliveries stop (they stay approved and the
-   * next start resumes them); sends under way are awaited.
+   * Stops: every held request still pending is answered 'stopping' and its record expired (the agent is
+   * told it was not sent, so it must never be sent later); scheduled deliveries stop (they stay
+   * approved and the next start resumes them); sends under way are awaited.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const [id, finish] of [...this.holds]) {
-      if (this.deps.store.expireNow(id)) {
+      // Still pending: expired, and the agent is told so. Approved and waiting: it will be sent (after
+      // the next start), and the agent is told that (202). Being sent: its outcome answers it.
+      if (this.expireHold(id, 'system:stop', 'the firewall stopped while the request was held')) finish('stopping');
+      else {
         const now = this.deps.store.get(id)!;
-        this.deps.audit.record({ decision: 'approval_rejected', request_id: now.requestId, who: 'system:stop', what: { route: now.route, robot: now.robot, approval_id: id }, why: { rule: now.rule, reason: 'the firewall stopped while the request was held' } });
+        if (now.status !== 'sending') finish(now);
       }
-      finish('stopping');
     }
     await this.deliveries.stop();
     await this.drain();

@@ -239,6 +239,10 @@ export function resolveConfig(
   for (const [pointer, alias] of [['/heartbeat/robot', c.heartbeat?.robot], ['/heartbeat/alertRobot', c.heartbeat?.alertRobot]] as const) {
     if (alias !== undefined && c.robots?.[alias] === undefined) problems.push(`${where(pointer)}: ${pointer}: no robot "${alias}" under robots:${hint(suggest(alias, Object.keys(c.robots ?? {})))}`);
   }
+  const deliverWithin = resolved.approvals.deliverWithinMs;
+  if (deliverWithin !== undefined && deliverWithin < 1_000) {
+    problems.push(`${where('/approvals/deliverWithin')}: /approvals/deliverWithin: at least 1s (an approved message needs time to wait for its robot's window, a cooldown or a circuit; 10m or more is sensible); leave it out for the default, the record's remaining ttl, at least 10m`);
+  }
   if (notify && !c.admin?.publicUrl) problems.push(`${where('/approvals/notify')}: /approvals/notify: needs admin.publicUrl, the address approvers open the console at (e.g. https://firewall.example.com:8081)`);
   resolved.audit.dir = c.audit?.dir ? path(c.audit.dir) : resolve(resolved.dataDir, 'audit');
   if (problems.length) throw new ConfigError(problems);

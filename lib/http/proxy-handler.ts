@@ -9,7 +9,7 @@ import type { ProxyHandlerDeps, RequestContext } from './context.js';
 import { robotRoute } from './robot-route.js';
 import { appRoute, gettokenRoute } from './app-route.js';
 import { sendError } from './respond.js';
-import { throttle } from '../log-throttle.js';
+import { throttle, type Throttled } from '../log-throttle.js';
 
 // The request path at the edge: caller → route → credential → body → policies → limits → forward or park.
 // Everything before the forward can refuse; nothing is forwarded unless a policy allowed it. Every
@@ -49,13 +49,17 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
     record.why = { rule: 'leaked-key', reason: `the real credential of ${owner} was sent instead of its alias or client secret: rotate it and take it out of the agent's configuration` };
     log.error('leaked key: an agent sent a real WeCom credential to the firewall', { request_id: requestId, caller: record.who, owner });
   };
-  // Refused callers and failures are each logged at most LOG_BURST times per LOG_WINDOW_MS (every
-  // one is audited): requests from an unknown network, or an outage, must not flood the log.
-  const callerLog = throttle(LOG_WINDOW_MS, LOG_BURST);
-  const failureLog = throttle(LOG_WINDOW_MS, LOG_BURST);
-  const suppressedField = (n: number) => (n ? { suppressed_since_last: n } : {});
-  const logRefusal = (err: CallerRefused, requestId: string) =>
-    callerLog((n) => log.warn('caller refused', { request_id: requestId, who: err.who, code: err.code, reason: err.reason, ...suppressedField(n) }));
+  // Refused callers, and failures of each code, are logged at most LOG_BURST times per LOG_WINDOW_MS
+  // (every one is audited), then counted: an unknown network scanning, or an outage, must not flood
+  // the log, and one kind of failure must not hide another.
+  const callerLog = throttle(LOG_WINDOW_MS, LOG_BURST, (n) => log.warn('caller refusals not logged in the last window (each is audited)', { suppressed: n }));
+  const failureLogs = new Map<string, Throttled>();
+  const failureLog = (code: string) => {
+    let t = failureLogs.get(code); // codes come from the error table: a bounded set
+    if (!t) failureLogs.set(code, (t = throttle(LOG_WINDOW_MS, LOG_BURST, (n) => log.error('failures not logged in the last window (each is audited)', { code, suppressed: n }))));
+    return t;
+  };
+  const logRefusal = (err: CallerRefused, requestId: string) => callerLog(() => log.warn('caller refused', { request_id: requestId, who: err.who, code: err.code, reason: err.reason }));
 
   return (req, res) => {
     const requestId = randomUUID();
@@ -91,7 +95,7 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
         const fe = sendError(res, err, requestId, deps.config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (gone) log.info('the agent disconnected before its answer', { request_id: requestId, code: fe.code });
-        else if (fe.status >= 500) failureLog((n) => log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? ''), ...suppressedField(n) }));
+        else if (fe.status >= 500) failureLog(fe.code)(() => log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') }));
         if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' || fe.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
         record.errcode = fe.errcode;
         if (!record.why) record.why = { reason: fe.message };

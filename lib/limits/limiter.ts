@@ -40,15 +40,19 @@ export interface LimitLogs {
   global: SlidingLog;
   callers: SlidingLog;
   targets: SlidingLog;
-  members: SlidingLog;
+  /** Per app: one agent inventing ids can fill its own app's log, never another app's. */
+  members: Map<string, SlidingLog>;
+  /** The bound of each app's member log. */
+  maxMemberSends: number;
 }
 
-export const newLimitLogs = (): LimitLogs => ({ global: new SlidingLog(), callers: new SlidingLog(), targets: new SlidingLog(), members: new SlidingLog(MAX_MEMBER_SENDS) });
+export const newLimitLogs = (maxMemberSends = MAX_MEMBER_SENDS): LimitLogs => ({ global: new SlidingLog(), callers: new SlidingLog(), targets: new SlidingLog(), members: new Map(), maxMemberSends });
 
 /** A monotonic clock in ms: the wall clock may step back, a window must not. */
 export const monotonic = () => performance.now();
 
-const memberKey = (app: string, id: string) => createHash('sha256').update(`${app}\u0000${id}`).digest('base64url');
+// WeCom's userids are case-insensitive: counted as one member, whatever the case the agent wrote.
+const memberKey = (id: string) => createHash('sha256').update(id.toLowerCase()).digest('base64url');
 const keyOf = (t: Target) => `${t.kind}:${t.name}`;
 const windowOf = (rate: Rate): Window[] => [{ points: rate.points, ms: rate.durationSec * 1000 }];
 const MEMBER_WINDOWS: Window[] = PER_MEMBER.map((w) => ({ points: w.points, ms: w.duration * 1000 }));
@@ -133,14 +137,28 @@ export class Limits {
         const waitMs = c.log.waitMs(c.key, now, c.windows);
         if (waitMs > 0) return { bucket: c.name, waitMs, reason: reasonFor(c, waitMs) };
       }
+      const members = checks.filter((c) => c.name === 'recipient');
+      const full = members.length ? members[0]!.log.capacityWaitMs(members.length, now) : 0;
+      if (full > 0) return { bucket: 'recipient', waitMs: full, reason: `the firewall tracks at most ${this.logs.maxMemberSends} member sends per app per hour and this message would pass that; retry in ${Math.max(1, Math.ceil(full / 1000))}s` };
       return new Reservation(
-        checks.map((c) => ({ log: c.log, key: c.key, entry: c.log.add(c.key, now) })),
+        checks.map((c) => ({ log: c.log, key: c.key, entry: c.log.add(c.key, now, c.windows) })),
         this.clock,
       );
     } catch (err) {
       if (err instanceof FirewallError) throw err;
       throw new FirewallError('LIMITER_UNAVAILABLE', 'rate limiter failed', { cause: err });
     }
+  }
+
+  /** Whether a robot or app has a bucket (it is configured). */
+  has(target: Target): boolean {
+    return this.targets.has(keyOf(target));
+  }
+
+  private memberLog(app: string): SlidingLog {
+    let log = this.logs.members.get(app);
+    if (!log) this.logs.members.set(app, (log = new SlidingLog(this.logs.maxMemberSends)));
+    return log;
   }
 
   private checksFor(ask: Ask): Check[] {
@@ -153,9 +171,12 @@ export class Limits {
       const windows = this.targets.get(keyOf(ask.target));
       if (!windows) throw new FirewallError('LIMITER_UNAVAILABLE', `no bucket for this ${ask.target.kind}`);
       checks.push({ name: ask.target.kind, log: this.logs.targets, key: keyOf(ask.target), windows });
-      // Members are per app. Ids are the agent's to invent: hashed to a fixed size, and the log as a
-      // whole holds at most MAX_MEMBER_SENDS entries.
-      for (const id of new Set(ask.recipients ?? [])) checks.push({ name: 'recipient', log: this.logs.members, key: memberKey(ask.target.name, id), windows: MEMBER_WINDOWS });
+      // Members are per app. Ids are the agent's to invent: hashed to a fixed size, and each app's
+      // log holds at most maxMemberSends entries.
+      if (ask.recipients?.length) {
+        const log = this.memberLog(ask.target.name);
+        for (const key of new Set(ask.recipients.map(memberKey))) checks.push({ name: 'recipient', log, key, windows: MEMBER_WINDOWS });
+      }
     }
     return checks;
   }
@@ -164,10 +185,7 @@ export class Limits {
 function reasonFor(c: Check, waitMs: number): string {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
   if (c.name !== 'recipient') return `${c.name} limit reached, retry in ${seconds}s`;
-  const full = c.log.size.entries >= c.log.maxEntries;
-  return full
-    ? `the firewall tracks at most ${c.log.maxEntries} member sends per hour and that many are in use; retry in ${seconds}s`
-    : `a recipient has had ${PER_MEMBER[0].points} messages in a minute or ${PER_MEMBER[1].points} in an hour, WeCom would drop more silently; retry in ${seconds}s`;
+  return `a recipient has had ${PER_MEMBER[0].points} messages in a minute or ${PER_MEMBER[1].points} in an hour, WeCom would drop more silently; retry in ${seconds}s`;
 }
 
 function refusal(full: Full): FirewallError {

@@ -9,9 +9,9 @@
 // counts a message when it arrives, which is somewhere between the two.
 //
 // Memory: a key holds at most its largest window's N entries (older ones are dropped as it is read);
-// a key whose newest entry has aged out is dropped by a sweep that runs at most once per shortest
-// window. `maxEntries` bounds the whole log (the per-member log, whose keys agents choose): past it
-// nothing new is admitted until entries age out. No timers.
+// a key whose newest entry has aged out is dropped by a sweep that runs at most every SWEEP_MS.
+// `maxEntries` bounds the whole log (the per-member log, whose keys agents choose): past it nothing
+// new is admitted until entries age out. No timers.
 
 export interface Window {
   points: number;
@@ -22,23 +22,30 @@ export interface Entry {
   t: number;
 }
 
+/** One key's entries, oldest first, and how long they matter (its longest window, as last checked). */
+interface KeyLog {
+  entries: Entry[];
+  horizon: number;
+}
+
+const SWEEP_MS = 10_000;
+
 export class SlidingLog {
-  private readonly logs = new Map<string, Entry[]>();
-  private horizon = 0;
+  private readonly logs = new Map<string, KeyLog>();
   private lastSweep = -Infinity;
   private total = 0;
 
   /**
    * The windows are given with each check rather than held: a reload builds new limits over the
-   * same log (what was sent stays counted), and a reload that is refused changes nothing.
+   * same log (what was sent stays counted), and a reload that is refused changes nothing. Each key
+   * keeps the horizon of its own windows: keys of different limits may share one log.
    */
   constructor(readonly maxEntries = Infinity) {}
 
-  /** How long until `key` has room in every window (0: now). Full log: until the oldest entry ages out. */
+  /** How long until `key` has room in every window (0: now). */
   waitMs(key: string, now: number, windows: readonly Window[]): number {
-    this.horizon = longest(windows);
-    this.sweep(now, shortest(windows));
-    const log = this.trimmed(key, now);
+    this.sweep(now);
+    const log = this.trimmed(key, now, longest(windows));
     let wait = 0;
     if (log) {
       for (const w of windows) {
@@ -50,16 +57,25 @@ export class SlidingLog {
         if (frees > wait) wait = frees;
       }
     }
-    if (wait === 0 && this.total >= this.maxEntries) wait = Math.max(1, this.oldest() + this.horizon - now);
     return wait;
   }
 
+  /** Room for `n` more entries under maxEntries? Else how long until the oldest entry ages out. */
+  capacityWaitMs(n: number, now: number): number {
+    if (this.total + n <= this.maxEntries) return 0;
+    this.sweep(now, 1_000); // full: look again, but at most once a second (a sweep walks every key)
+    if (this.total + n <= this.maxEntries) return 0;
+    let frees = Infinity;
+    for (const log of this.logs.values()) frees = Math.min(frees, log.entries[0]!.t + log.horizon - now);
+    return Math.max(1, frees);
+  }
+
   /** Adds an entry at `now` (call waitMs first: add does not check). */
-  add(key: string, now: number): Entry {
+  add(key: string, now: number, windows: readonly Window[]): Entry {
     const entry = { t: now };
     const log = this.logs.get(key);
-    if (log) insert(log, entry);
-    else this.logs.set(key, [entry]);
+    if (log) insert(log.entries, entry);
+    else this.logs.set(key, { entries: [entry], horizon: longest(windows) });
     this.total++;
     return entry;
   }
@@ -67,21 +83,21 @@ export class SlidingLog {
   /** Takes one entry back; a no-op when it has aged out already. */
   remove(key: string, entry: Entry): void {
     const log = this.logs.get(key);
-    const at = log ? log.lastIndexOf(entry) : -1;
+    const at = log ? log.entries.lastIndexOf(entry) : -1;
     if (at < 0) return;
-    log!.splice(at, 1);
+    log!.entries.splice(at, 1);
     this.total--;
-    if (log!.length === 0) this.logs.delete(key);
+    if (log!.entries.length === 0) this.logs.delete(key);
   }
 
   /** Moves an entry to a later time (the moment WeCom answered). */
   restamp(key: string, entry: Entry, t: number): void {
     const log = this.logs.get(key);
-    const at = log ? log.lastIndexOf(entry) : -1;
+    const at = log ? log.entries.lastIndexOf(entry) : -1;
     if (at < 0 || t <= entry.t) return;
-    log!.splice(at, 1);
+    log!.entries.splice(at, 1);
     entry.t = t;
-    insert(log!, entry);
+    insert(log!.entries, entry);
   }
 
   /** Entries held now (for the memory bound and the specs). */
@@ -89,38 +105,33 @@ export class SlidingLog {
     return { keys: this.logs.size, entries: this.total };
   }
 
-  /** The key's entries still inside the longest window, oldest first (the aged ones dropped). */
-  private trimmed(key: string, now: number): Entry[] | undefined {
+  /** The key's entries still inside its horizon, oldest first (the aged ones dropped). */
+  private trimmed(key: string, now: number, horizon?: number): Entry[] | undefined {
     const log = this.logs.get(key);
     if (!log) return undefined;
+    if (horizon !== undefined) log.horizon = horizon;
+    const { entries } = log;
     let aged = 0;
-    while (aged < log.length && now - log[aged]!.t >= this.horizon) aged++;
+    while (aged < entries.length && now - entries[aged]!.t >= log.horizon) aged++;
     if (aged) {
-      log.splice(0, aged);
+      entries.splice(0, aged);
       this.total -= aged;
     }
-    if (!log.length) {
+    if (!entries.length) {
       this.logs.delete(key);
       return undefined;
     }
-    return log;
+    return entries;
   }
 
-  private sweep(now: number, every: number): void {
+  private sweep(now: number, every = SWEEP_MS): void {
     if (now - this.lastSweep < every) return;
     this.lastSweep = now;
     for (const key of [...this.logs.keys()]) this.trimmed(key, now);
   }
-
-  private oldest(): number {
-    let oldest = Infinity;
-    for (const log of this.logs.values()) if (log[0]!.t < oldest) oldest = log[0]!.t;
-    return oldest;
-  }
 }
 
 const longest = (windows: readonly Window[]) => windows.reduce((m, w) => Math.max(m, w.ms), 0);
-const shortest = (windows: readonly Window[]) => windows.reduce((m, w) => Math.min(m, w.ms), Infinity);
 
 /** Keeps a log ordered by time; entries nearly always arrive last, so search from the end. */
 function insert(log: Entry[], entry: Entry): void {

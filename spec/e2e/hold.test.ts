@@ -118,4 +118,51 @@ describe('held approvals when the firewall stops', () => {
     assert.equal(stack.sim.received().length, 0);
     await stack.sim.close();
   });
+
+  it('close() while a held message is being sent answers with the send\'s outcome, never 503 "not sent" (a held message was sent after the agent was told it was not)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'rules.yaml'), POLICY);
+    const stack = await startStack({ policies: [dir], upstreamTimeout: '1s', resilience: { retries: 0 } });
+    const alice = await stack.token('alice');
+    const answer = stack.send('ops', text('announce: sent while the firewall stops'));
+    const id = await until('the held record', async () => ((await stack.admin('GET', '/approvals', alice)).json.approvals as Array<{ id: string }>)[0]?.id);
+    stack.sim.faultNext(1, { kind: 'stall' }, '/cgi-bin/webhook/send');
+    const approving = stack.admin('POST', `/approvals/${id}/approve`, alice);
+    await until('the send reached WeCom', () => stack.sim.requestCount('/cgi-bin/webhook/send') === 1);
+    const dataDir = stack.dataDir;
+    const closing = stack.server.close();
+    const a = await answer;
+    await Promise.all([closing, approving.catch(() => undefined)]);
+    assert.deepEqual([a.status, a.json.errcode], [504, 9900017], 'WeCom may have it: the agent is told so, not "not sent"');
+    const store = new SqliteApprovalStore(dataDir);
+    try {
+      assert.equal(store.get(id)?.status, 'failed');
+    } finally {
+      store.close();
+    }
+    await stack.sim.close();
+  });
+});
+
+describe('held approvals at the robot\'s limit', () => {
+  it('a held message approved while its robot is full is answered 202 with expected_at at once, not at the end of its hold (a held request hung until its hold ended)', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'rules.yaml'), POLICY);
+    const stack = await startStack({ policies: [dir], robots: { ops: { key: '', limit: '1/min' } } });
+    try {
+      const alice = await stack.token('alice');
+      assert.equal((await stack.send('ops', text('fills the minute'))).status, 200);
+      const answer = stack.send('ops', text('announce: waits for the window'));
+      const id = await until('the held record', async () => ((await stack.admin('GET', '/approvals', alice)).json.approvals as Array<{ id: string }>)[0]?.id);
+      const started = Date.now();
+      await stack.admin('POST', `/approvals/${id}/approve`, alice);
+      const a = await answer;
+      assert.ok(Date.now() - started < 2_000, `answered ${Date.now() - started} ms after the approval`);
+      assert.deepEqual([a.status, a.json.errcode, a.json.approval_id], [202, 0, id]);
+      assert.ok(Date.parse(a.json.expected_at as string) > started, 'says when it will go');
+      assert.equal(stack.sim.delivered(stack.keys.ops).length, 1, 'only the first, so far');
+    } finally {
+      await stack.close();
+    }
+  });
 });

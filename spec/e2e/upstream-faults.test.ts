@@ -223,6 +223,18 @@ describe('upstream faults: approved messages', () => {
       assert.equal(stack.sim.delivered(stack.keys.ops!).length, 1);
     }));
 
+  it('WeCom busy (-1 on every attempt) on an approved send is not final either: tried again and sent once (errcode -1 failed an approved message)', () =>
+    withStack({ ...NO_BREAKER, resilience: { ...NO_BREAKER.resilience, retries: 0 } }, async (stack) => {
+      const parked = await stack.send('ops', text('all hands', { mentioned_list: ['@all'] }));
+      const id = parked.json.approval_id as string;
+      stack.sim.failNext(1, -1, SEND);
+      const approved = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'));
+      assert.equal((approved.json.approval as { status: string }).status, 'approved', approved.text);
+      await until('sent after WeCom was busy', async () => ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { status: string }).status === 'sent');
+      assert.equal(stack.sim.received(stack.keys.ops!).length, 2);
+      assert.equal(stack.sim.delivered(stack.keys.ops!).length, 1);
+    }));
+
   it('an approved message WeCom never takes fails at its delivery deadline, saying why, audited', () =>
     withStack({ ...NO_BREAKER, approvals: { approvers: ['alice', 'bob'], deliverWithin: '1500ms' } }, async (stack) => {
       const parked = await stack.send('ops', text('all hands', { mentioned_list: ['@all'] }));

@@ -171,4 +171,26 @@ describe('Limits', () => {
     assert.ok(after.tryTake(to('ops')) instanceof Reservation);
     assert.ok(!(after.tryTake(to('ops')) instanceof Reservation));
   });
+
+  it('robots and apps of different periods each keep their own window (limits were exceeded when periods differed)', () => {
+    const clock = fakeClock();
+    const limits = new Limits(
+      { pacingMaxWaitMs: 0 },
+      [robot('fast', '5/s'), robot('slow', '20/min'), { kind: 'app' as const, name: 'hr', limit: parseRate('100/day') }],
+      undefined,
+      clock.now,
+    );
+    const taken = { slow: 0, hr: 0 };
+    for (let t = 0; t < 3_600_000; t += 500) {
+      clock.advance(500);
+      const fast = limits.tryTake(to('fast'));
+      if (fast instanceof Reservation) fast.keep();
+      const slow = limits.tryTake(to('slow'));
+      if (slow instanceof Reservation && t < 60_000) (slow.keep(), taken.slow++);
+      const hr = limits.tryTake({ caller: 'a', target: { kind: 'app', name: 'hr' } });
+      if (hr instanceof Reservation) (hr.keep(), taken.hr++);
+    }
+    assert.equal(taken.slow, 20, 'at most 20 in the first 60 s');
+    assert.equal(taken.hr, 100, 'at most 100 in the day');
+  });
 });

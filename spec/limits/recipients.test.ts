@@ -4,7 +4,6 @@ import { FirewallError } from '../../lib/errors.js';
 import { Limits, Reservation, newLimitLogs, type Ask } from '../../lib/limits/limiter.js';
 import { MAX_MEMBER_SENDS, recipientsOf } from '../../lib/limits/recipients.js';
 import { parseRate } from '../../lib/config/units.js';
-import { SlidingLog } from '../../lib/limits/sliding-log.js';
 
 const apps = [
   { kind: 'app' as const, name: 'helpdesk', limit: parseRate('100000/min') },
@@ -53,16 +52,35 @@ describe('per-member limits', () => {
 
   it('memory stays bounded however many recipient ids agents invent (memory grows with agent-chosen recipient ids)', () => {
     const clock = fakeClock();
-    const logs = { ...newLimitLogs(), members: new SlidingLog(1000) };
+    const logs = newLimitLogs(1000);
     const limits = new Limits({ pacingMaxWaitMs: 0 }, apps, logs, clock.now);
     let refused = 0;
     for (let i = 0; i < 1500; i++) if (!(limits.tryTake(to('helpdesk', [`u${i}`])) instanceof Reservation)) refused++;
-    assert.equal(logs.members.size.entries, 1000);
+    const helpdesk = logs.members.get('helpdesk')!;
+    assert.equal(helpdesk.size.entries, 1000);
     assert.equal(refused, 500, 'past the bound new members are refused, not tracked');
-    clock.advance(3_600_000); // an hour later every entry has aged out: all swept
+    // a message naming many new members is refused whole when it would pass the bound (no overshoot)
+    clock.advance(3_600_000 - 1);
+    assert.ok(!(limits.tryTake(to('helpdesk', ['x1', 'x2'])) instanceof Reservation));
+    assert.equal(helpdesk.size.entries, 1000);
+    clock.advance(1_000); // an hour after: every entry has aged out and is swept (sweeps run at most once a second)
     assert.ok(limits.tryTake(to('helpdesk', ['again'])) instanceof Reservation);
-    assert.deepEqual(logs.members.size, { keys: 1, entries: 1 });
+    assert.deepEqual(helpdesk.size, { keys: 1, entries: 1 });
     assert.ok(MAX_MEMBER_SENDS >= 100_000);
+  });
+
+  it('one app\'s invented ids cannot block another app\'s members (the member bound was shared by every app)', () => {
+    const logs = newLimitLogs(100);
+    const limits = new Limits({ pacingMaxWaitMs: 0 }, apps, logs);
+    assert.ok(limits.tryTake(to('helpdesk', Array.from({ length: 100 }, (_, i) => `made-up-${i}`))) instanceof Reservation);
+    assert.ok(!(limits.tryTake(to('helpdesk', ['one-more'])) instanceof Reservation));
+    assert.ok(limits.tryTake(to('hr', ['alice'])) instanceof Reservation);
+  });
+
+  it('counts a member once whatever the case of the id (WeCom userids are case-insensitive)', () => {
+    const limits = new Limits({ pacingMaxWaitMs: 0 }, apps);
+    for (let i = 0; i < 30; i++) assert.ok(limits.tryTake(to('helpdesk', [i % 2 ? 'Alice' : 'alice'])) instanceof Reservation);
+    assert.ok(!(limits.tryTake(to('helpdesk', ['ALICE'])) instanceof Reservation));
   });
 
   it('reads recipients from touser, and none from @all', () => {
