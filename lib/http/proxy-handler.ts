@@ -5,6 +5,7 @@ import type { AuditRecord } from '../audit/audit.js';
 import { upstreamPath } from '../upstream/agent.js';
 import { routeRequest, splitTokenPrefix, type RoutedRequest } from '../request/route.js';
 import { CallerRefused } from '../callers/identify.js';
+import { AgentGone } from '../upstream/proxy.js';
 import type { ProxyHandlerDeps, RequestContext } from './context.js';
 import { robotRoute } from './robot-route.js';
 import { appRoute, gettokenRoute } from './app-route.js';
@@ -91,7 +92,8 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
           record.who = err.who;
           logRefusal(err, requestId);
         }
-        const gone = res.destroyed; // the agent hung up: nothing to answer, and not our failure
+        // The agent hung up (its connection closed, or the forward saw it go): nothing to answer, and not our failure.
+        const gone = res.destroyed || err instanceof AgentGone || (err instanceof FirewallError && err.cause instanceof AgentGone);
         const fe = sendError(res, err, requestId, deps.config.redactor);
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (gone) log.info('the agent disconnected before its answer', { request_id: requestId, code: fe.code });
