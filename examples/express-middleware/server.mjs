@@ -22,7 +22,7 @@
 // Agents use http://127.0.0.1:3000/wecom as their WeCom base URL, e.g.
 //   POST http://127.0.0.1:3000/wecom/cgi-bin/webhook/send?key=ops
 // Mount the firewall before any body parser: it checks and forwards the exact bytes it reads.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -62,6 +62,7 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(`${err.message}\n(see the environment variables at the top of ${import.meta.filename})`);
+  if (!env.FIREWALL_DATA_DIR) rmSync(dataDir, { recursive: true, force: true }); // ours, and still empty
   await sim?.close();
   process.exit(1);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { createServer } from 'node:net';
@@ -151,6 +151,7 @@ describe('examples/express-middleware', () => {
   });
 
   it('with WECOM_UPSTREAM but without its secrets, refuses to start and names them', async () => {
+    const existing = new Set(readdirSync(tmpdir()));
     const r = await run(process.execPath, [server], { cwd: root, env: Object.fromEntries(Object.entries({ ...process.env, ...clean, WECOM_UPSTREAM: 'http://127.0.0.1:1' }).filter(([, v]) => v !== undefined)) }).then(
       () => assert.fail('started'),
       (err: { code: number; stdout: string; stderr: string }) => err,
@@ -159,6 +160,7 @@ describe('examples/express-middleware', () => {
     assert.match(r.stderr, /environment variable WECOM_OPS_KEY is not set/);
     assert.match(r.stderr, /environment variable FIREWALL_ADMIN_SECRET is not set/);
     assert.doesNotMatch(r.stdout, /listening/);
+    assert.deepEqual(readdirSync(tmpdir()).filter((d) => d.startsWith('wecom-firewall-express-') && !existing.has(d)), [], 'no data dir left behind');
   });
 });
 
