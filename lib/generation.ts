@@ -30,10 +30,15 @@ export function loadGeneration(options: FirewallOptions, previous?: Generation):
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
   const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
   checkCallerNames(config, policies);
-  const everyone = new Set([...config.approvals.approvers, ...[...config.approvals.groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
+  const everyone = everyApprover(config.approvals.approvers, config.approvals.groups, policies);
   // The logs of what was sent carry over: a reload, even one that changes a limit, hands out no fresh quota.
   const limits = previous && isDeepStrictEqual(bucketsOf(previous.config), bucketsOf(config)) ? previous.limits : new Limits(config.limits, bucketsOf(config).targets, previous?.limits.logs, options.clock);
   return { config, policies, limits, everyone };
+}
+
+/** Who may sign in to the admin API: the default approvers, every group member, every approver a rule names. */
+export function everyApprover(approvers: string[], groups: Map<string, string[]>, policies: PolicySet): Set<string> {
+  return new Set([...approvers, ...[...groups.values()].flat(), ...policies.rules.flatMap((r) => r.approval?.approvers ?? [])]);
 }
 
 /**

@@ -1,16 +1,11 @@
-import { parseArgs } from 'node:util';
 import { parseListen } from '../config/load.js';
 import { readYaml } from '../yaml-source.js';
+import { UsageError, parseCommand } from './args.js';
 
 // `wecom-firewall approvals list|show|approve|reject`: the admin API from a terminal. The approver's
 // token comes from --token or WECOM_FIREWALL_TOKEN (never a config file: it is the approver's, not
 // the firewall's); the admin address from --admin, or from the config file's admin.listen.
 
-export const APPROVALS_USAGE = `  approvals list|show ID|approve ID|reject ID [--comment TEXT]
-                             [--admin URL | --config FILE] [--token JWT]   (token also from WECOM_FIREWALL_TOKEN)
-                             list filters: [--status S|all] [--robot NAME] [--rule NAME] [--caller X]
-                                           [--since ISO] [--until ISO] [--limit N]   (default: pending)
-`;
 const FILTERS = ['status', 'robot', 'rule', 'caller', 'since', 'until', 'limit'] as const;
 
 interface ApprovalView {
@@ -27,7 +22,7 @@ interface ApprovalView {
 }
 
 export async function approvalsCommand(args: string[], out: (s: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args,
     allowPositionals: true,
     options: {
@@ -86,5 +81,3 @@ function adminUrlOf(configFile: string | undefined): string {
   const { host, port } = parseListen(data.admin.listen ?? '127.0.0.1:8081');
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
-
-export class UsageError extends Error {}

@@ -1,19 +1,14 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import { verifyAuditDir, type Anchor, type VerifyResult } from '../audit/verify.js';
 import { readYaml } from '../yaml-source.js';
-import { UsageError } from './approvals.js';
+import { UsageError, parseCommand } from './args.js';
 
 // `wecom-firewall audit verify`: checks the audit log's hash chain, read-only. Exit 0 when intact,
 // 1 naming the first bad record (file:line and a stable code), 2 on a usage error.
 
-export const AUDIT_USAGE = `  audit verify [--config FILE | --dir DIR] [--anchor SEQ:HASH] [--json]
-                             check the audit log's hash chain across rotated files (exit 1 at the first bad record)
-`;
-
 export async function auditCommand(args: string[], out: (s: string) => void, err: (s: string) => void = out): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommand({
     args,
     allowPositionals: true,
     options: { config: { type: 'string', short: 'c' }, dir: { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' } },

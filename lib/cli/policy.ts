@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { readYaml } from '../yaml-source.js';
@@ -9,7 +8,7 @@ import { lintPolicies, type Finding, type LintContext } from '../policy/lint.js'
 import { coverage, describeOutcome, fixtureFiles, fixturesOf, loadFixtures, runFixtures, FIXTURES_DIR } from '../policy/fixtures.js';
 import { formatExplanation } from '../policy/explain.js';
 import { RequestSpecError, preflight, requestOf } from '../policy/request-of.js';
-import { UsageError } from './approvals.js';
+import { UsageError, parseCommand } from './args.js';
 
 // `wecom-firewall policy ...`: tools for the people who write and review policies.
 //   history, rollback   the policy sets the firewall loaded cleanly (<dataDir>/policy-history)
@@ -18,23 +17,6 @@ import { UsageError } from './approvals.js';
 //   explain             one request, rule by rule
 // A config file is read for names and paths only, never resolving secrets (this user may not hold
 // them). Exit codes: 0 fine, 1 findings / failures / a set that does not load, 2 usage.
-
-export const POLICY_USAGE = `  policy history --config FILE     the last good policy sets, newest (in force) first
-  policy rollback --config FILE [--to ID]
-                             write a saved set back over the policy files (default: the one before
-                             the newest); the running firewall reloads it on the file change or SIGHUP
-  policy lint [PATH ...] [--config FILE] [--strict] [--json]
-                             check a policy set (default: the config's policies, else the shipped
-                             packs): errors (shadowed or dead rules, allow-everything, unknown
-                             robots/apps/callers with --config) exit 1; warnings only with --strict
-  policy test [PATH ...] [--config FILE] [--fixtures FILE|DIR ...] [--coverage] [--verbose] [--json]
-                             run the fixtures (PATH/${FIXTURES_DIR}/*.yaml, or --fixtures) against the set;
-                             with no PATH and no --config: the shipped packs and their fixtures
-  policy explain (--robot NAME | --app NAME) [--route R] [--path P] [--caller C] [--msgtype M]
-                 [--config FILE] [--json] PAYLOAD.json [PATH ...]
-                             every rule considered for one request (PAYLOAD "-" reads stdin), why it
-                             matched or not, and the decision
-`;
 
 const OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -55,11 +37,7 @@ const OPTIONS = {
 type Values = ReturnType<typeof parse>['values'];
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, allowPositionals: true, options: OPTIONS });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseCommand({ args, allowPositionals: true, options: OPTIONS });
 }
 
 export function policyCommand(args: string[], out: (s: string) => void): number {

@@ -145,7 +145,7 @@ export function resolveConfig(
   };
   const secret = (pointer: string, ref: string) =>
     attempt(pointer, () => {
-      const value = resolveSecret(ref, env);
+      const value = resolveSecret(ref, env, baseDir);
       redactor.add(value);
       return value;
     });

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { FirewallError } from '../errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import { LINK_TYPE, type ApprovalLinks, type LinkIdentity } from '../approvals/links.js';
@@ -11,12 +11,26 @@ import { LINK_TYPE, type ApprovalLinks, type LinkIdentity } from '../approvals/l
 // stops working. A link token from a notification card (typ wf-approval-link, see approvals/links.ts)
 // is an identity too, limited to one approval.
 export const MAX_TOKEN_AGE = '12h';
+export const MAX_TOKEN_AGE_SECONDS = 12 * 3600;
 const ASYMMETRIC = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
 export interface Identity {
   sub: string;
   /** Set when signed in by a notification link: the identity may read and decide only this approval. */
   link?: LinkIdentity;
+}
+
+/**
+ * An approver's sign-in token, as createAuthenticator accepts it: HS256 with admin.jwtSecret, `sub`,
+ * `iat` and `exp`. No issuer or audience: those are checked only for admin.jwks tokens. A lifetime over
+ * MAX_TOKEN_AGE is refused here, since the admin API would stop honouring the token at 12h anyway.
+ */
+export function signApproverToken(secret: string | Uint8Array, sub: string, ttlSeconds = 8 * 3600): Promise<string> {
+  if (!sub) throw new RangeError('an approver token needs a sub');
+  if (!(ttlSeconds > 0 && ttlSeconds <= MAX_TOKEN_AGE_SECONDS)) throw new RangeError(`an approver token lives more than 0 s and at most ${MAX_TOKEN_AGE}`);
+  const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setSubject(sub).setIssuedAt(now).setExpirationTime(now + Math.floor(ttlSeconds)).sign(key);
 }
 
 export type Authenticate = (req: http.IncomingMessage) => Promise<Identity>;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../lib/paths.js';
 import { tempDir } from '../helpers.js';
 import { policyCommand } from '../../lib/cli/policy.js';
-import { UsageError } from '../../lib/cli/approvals.js';
+import { UsageError } from '../../lib/cli/args.js';
 
 // `wecom-firewall policy lint|test|explain`, run as a reviewer or CI runs them: the real CLI, its
 // output and its exit code (0 fine, 1 findings or failures, 2 usage).

@@ -69,6 +69,22 @@ describe('config', () => {
     assert.equal(c.robots.get('ops')?.key, 'file-key-5678');
   });
 
+  it('reads a relative secret file from beside the config file, not the working directory', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'ops-key'), 'beside-the-config-1\n');
+    writeFileSync(join(dir, 'firewall.yaml'), 'robots:\n  ops:\n    key: ${file:./ops-key}\n');
+    assert.equal(loadConfigFile(join(dir, 'firewall.yaml'), {}).robots.get('ops')?.key, 'beside-the-config-1');
+  });
+
+  it('reads ${file:$CREDENTIALS_DIRECTORY/NAME} from the directory systemd names (LoadCredential=), and says so when it is unset', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'ops-key'), 'credential-key-42\n');
+    const input = { robots: { ops: { key: '${file:$CREDENTIALS_DIRECTORY/ops-key}' } } };
+    assert.equal(resolveConfig(input, { env: { CREDENTIALS_DIRECTORY: dir } }).robots.get('ops')?.key, 'credential-key-42');
+    assert.match(problems(input, {})[0]!, /\/robots\/ops\/key: \$CREDENTIALS_DIRECTORY\/ops-key needs CREDENTIALS_DIRECTORY, which systemd sets for a unit with LoadCredential=/);
+    assert.match(problems(input, { CREDENTIALS_DIRECTORY: join(dir, 'nope') })[0]!, /cannot read secret file .*\/nope\/ops-key: ENOENT/);
+  });
+
   it('refuses a whole webhook URL stored as the key', () => {
     const [p] = problems(minimal, { OPS_KEY: 'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc' });
     assert.match(p!, /whole webhook URL/);
