@@ -178,7 +178,8 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   let output = '';
   proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
   proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  // 'close', not 'exit': after 'exit' the last of stdout/stderr may still be on its way.
+  const exited = new Promise<number | null>((resolve) => proc.once('close', (code) => resolve(code)));
   return {
     proc,
     exited,
