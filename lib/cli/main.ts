@@ -6,6 +6,7 @@ import { runDemo } from './demo.js';
 import { APPROVALS_USAGE, UsageError, approvalsCommand } from './approvals.js';
 import { AUDIT_USAGE, auditCommand } from './audit.js';
 import { POLICY_USAGE, policyCommand } from './policy.js';
+import { CA_USAGE, caCommand } from './ca.js';
 import { startSimulator } from '../simulator/index.js';
 
 const USAGE = `usage: wecom-firewall <command> [options]
@@ -15,7 +16,7 @@ commands:
   simulator [--port N] [--host H] [--key K ...] [--rate N]
                              run a WeCom stand-in (N messages/min per key, 0 = no limit)
   demo [--port N]            simulator + firewall with a demo config on 127.0.0.1:8080
-${APPROVALS_USAGE}${AUDIT_USAGE}${POLICY_USAGE}`;
+${APPROVALS_USAGE}${AUDIT_USAGE}${POLICY_USAGE}${CA_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -60,6 +61,13 @@ async function main(argv: string[]): Promise<number> {
     case 'audit':
       try {
         return await auditCommand(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+      } catch (err) {
+        if (err instanceof UsageError) return usage(err.message);
+        throw err;
+      }
+    case 'ca':
+      try {
+        return await caCommand(rest, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
       } catch (err) {
         if (err instanceof UsageError) return usage(err.message);
         throw err;
