@@ -12,7 +12,7 @@ import { startSimulator } from '../simulator/index.js';
 const USAGE = `usage: wecom-firewall <command> [options]
 
 commands:
-  serve --config FILE        run the firewall (proxy listener + admin listener)
+  serve --config FILE        run the firewall (proxy listener + admin listener + egress proxy)
   simulator [--port N] [--host H] [--key K ...] [--rate N]
                              run a WeCom stand-in (N messages/min per key, 0 = no limit)
   demo [--port N]            simulator + firewall with a demo config on 127.0.0.1:8080
@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
       if (!values.config) return usage('serve needs --config FILE');
       const server = await serve({ configFile: values.config });
-      log.info('wecom-firewall listening', { proxy: server.url, admin: server.adminUrl ?? 'disabled (no admin: in config)' });
+      log.info('wecom-firewall listening', { proxy: server.url, admin: server.adminUrl ?? 'disabled (no admin: in config)', egress: server.egressUrl ?? 'disabled (no egress: in config)' });
       // SIGHUP: read config and policies again (an invalid set is refused and logged; the old one stays).
       process.on('SIGHUP', () => void server.firewall.reload());
       onSignal(async () => {
