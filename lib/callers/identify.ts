@@ -112,6 +112,7 @@ export class Callers {
         return client.text;
       }
       if (!creds) return this.byAddress(client, who);
+      if (creds === 'malformed') throw new CallerRefused('UNKNOWN_CALLER', who, 'a Proxy-Authorization that is not Basic <caller name>:<token>');
       const name = this.byToken(creds.token, client, who);
       if (name !== creds.name) throw new CallerRefused('UNKNOWN_CALLER', who, `the token of caller ${name}, under another name`);
       return name;

@@ -16,7 +16,8 @@ export interface ProxyCredentials {
 export interface Presented {
   /** The peer of the connection to the proxy (forwarding headers are not read: agents dial a forward proxy directly). */
   address: Address;
-  credentials?: ProxyCredentials;
+  /** From Proxy-Authorization; 'malformed' when it was there but not Basic <name>:<token>. */
+  credentials?: ProxyCredentials | 'malformed';
 }
 
 const presented = new WeakMap<object, Presented>();

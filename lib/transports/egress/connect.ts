@@ -22,13 +22,12 @@ export function onConnect(ctx: EgressContext) {
     const requestId = randomUUID();
     const peer = peerOf(socket);
     const authority = parseAuthority(req.url ?? '');
-    const record = egressRecord('egress.connect', requestId, `unknown:${peer?.text ?? 'unknown'}`, authority?.host ?? req.url);
+    const record = egressRecord('egress.connect', requestId, `unknown:${peer?.text ?? 'unknown'}`, authority?.host ?? '(not host:port)');
     const { firewall } = ctx;
     const run = async () => {
       if (!peer) throw new CallerRefused('UNKNOWN_CALLER', 'unknown', 'the connection has no peer address');
       if (tunnelOf(socket)) throw new FirewallError('NOT_A_PROXY_REQUEST', 'CONNECT inside a tunnel');
-      const credentials = parseProxyAuthorization(req.headers['proxy-authorization']);
-      const presented: Presented = { address: peer, credentials: credentials === 'malformed' ? { name: '', token: '' } : credentials };
+      const presented: Presented = { address: peer, credentials: parseProxyAuthorization(req.headers['proxy-authorization']) };
       const caller = firewall.config.callers.identifyProxied(presented, true);
       record.who = caller;
       if (!firewall.audit.healthy()) throw new FirewallError('AUDIT_UNAVAILABLE', 'no tunnel is opened unaudited');

@@ -39,8 +39,7 @@ function absoluteForm(ctx: EgressContext, req: http.IncomingMessage, res: http.S
   let who = `unknown:${peer?.text ?? 'unknown'}`;
   try {
     if (!peer) throw new CallerRefused('UNKNOWN_CALLER', who, 'the connection has no peer address');
-    const credentials = parseProxyAuthorization(req.headers['proxy-authorization']);
-    const presented = { address: peer, credentials: credentials === 'malformed' ? { name: '', token: '' } : credentials };
+    const presented = { address: peer, credentials: parseProxyAuthorization(req.headers['proxy-authorization']) };
     who = ctx.firewall.config.callers.identifyProxied(presented, true);
     if (!url) throw new FirewallError('NOT_A_PROXY_REQUEST');
     if (host === BOT_HOST) throw new FirewallError('BOT_CHANNEL_UNAVAILABLE');
@@ -54,7 +53,8 @@ function absoluteForm(ctx: EgressContext, req: http.IncomingMessage, res: http.S
     delete req.headers['proxy-connection'];
     presentOn(req, presented);
   } catch (err) {
-    return refuse(ctx, req, res, err instanceof CallerRefused ? err.who : who, host ?? req.url, asFirewallError(err), err instanceof CallerRefused ? err.reason : undefined);
+    // Only a parsed host is recorded: an origin-form URL may carry a key.
+    return refuse(ctx, req, res, err instanceof CallerRefused ? err.who : who, host, asFirewallError(err), err instanceof CallerRefused ? err.reason : undefined);
   }
   ctx.firewall(req, res);
 }
