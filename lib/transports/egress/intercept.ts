@@ -36,7 +36,7 @@ export function intercept(ctx: EgressContext, socket: Socket, head: Buffer, host
     SNICallback: (servername, cb) => {
       const context = normalizeHost(servername) === host ? ctx.leaves.context(host) : undefined;
       if (context) return cb(null, context);
-      refusal = context === undefined && normalizeHost(servername) === host ? `no valid certificate for ${host}` : `TLS server name ${servername.slice(0, 255)} is not the CONNECT host ${host}`;
+      refusal = normalizeHost(servername) === host ? `no valid certificate for ${host}` : `TLS server name ${servername.slice(0, 255)} is not the CONNECT host ${host}`;
       cb(new Error(refusal));
     },
   });
