@@ -64,6 +64,15 @@ export const ERRORS = {
   // for every way of not being a caller, so an outsider learns nothing about which part failed.
   UNKNOWN_CALLER: { status: 403, errcode: 9900021, message: 'not a known caller' },
   CALLER_TOKEN_IN_QUERY: { status: 403, errcode: 9900022, message: 'caller token in the query string; send it as the X-Firewall-Token header or a /t/<token>/ path prefix' },
+  // the egress proxy (lib/transports/egress/): a CONNECT or absolute-form request refused before any
+  // tunnel is opened or anything is forwarded. 407 only where credentials could change the answer.
+  PROXY_AUTH_REQUIRED: { status: 407, errcode: 9900024, message: 'proxy authentication required: use http://<caller name>:<token>@<firewall>:<port> as the proxy URL' },
+  EGRESS_HOST_REFUSED: { status: 403, errcode: 9900025, message: 'not served by the egress proxy' },
+  EGRESS_ADDRESS_REFUSED: { status: 403, errcode: 9900026, message: 'the tunnel host resolves to a loopback, private, link-local or reserved address' },
+  EGRESS_TUNNEL_FAILED: { status: 502, errcode: 9900027, message: 'could not reach the tunnel host' },
+  BOT_CHANNEL_UNAVAILABLE: { status: 501, errcode: 9900028, message: 'the bot WebSocket (openws.work.weixin.qq.com) is not served through the firewall yet' },
+  MISDIRECTED_REQUEST: { status: 421, errcode: 9900029, message: "the Host header names another host than the tunnel's" },
+  NOT_A_PROXY_REQUEST: { status: 400, errcode: 9900030, message: 'not a proxy request: send CONNECT qyapi.weixin.qq.com:443, or an absolute https://qyapi.weixin.qq.com/... URL' },
 } as const satisfies Record<string, { status: number; errcode: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

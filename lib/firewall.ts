@@ -1,13 +1,14 @@
 import type http from 'node:http';
 import { statSync } from 'node:fs';
 import type express from 'express';
+import type { Logger } from 'winston';
 import type { ResolvedConfig } from './config/load.js';
 import { ConfigError } from './config/load.js';
 import { SqliteApprovalStore } from './approvals/sqlite-store.js';
 import { Approvals } from './approvals/service.js';
 import { ApprovalLinks } from './approvals/links.js';
 import { createNotifier } from './approvals/notify.js';
-import { createAuditLog } from './audit/audit.js';
+import { createAuditLog, type AuditLog, type AuditRecord } from './audit/audit.js';
 import { upstreamAgent, upstreamPath } from './upstream/agent.js';
 import { requestUpstream } from './upstream/send.js';
 import { AppClient } from './apps/client.js';
@@ -44,6 +45,10 @@ export interface Firewall {
   /** Settles once approved messages left unsent by a previous run have been sent (see Approvals.resume). */
   readonly resumed: Promise<void>;
   readonly metrics: Metrics;
+  /** The audit log every decision goes to (and is counted from): transports record their own refusals here. */
+  readonly audit: Pick<AuditLog, 'record' | 'healthy'>;
+  /** The operational log (stderr), with every configured secret redacted. */
+  readonly log: Logger;
   /** The heartbeat, when `heartbeat:` is configured. */
   readonly heartbeat?: Heartbeat;
   /** true once config, policies and store are loaded and the store answers. */
@@ -272,6 +277,8 @@ export function createFirewall(options: FirewallOptions): Firewall {
     admin,
     resumed,
     metrics,
+    audit: { record: (r: AuditRecord) => audit.record(r), healthy: () => audit.healthy() },
+    log,
     heartbeat,
     healthy: () => !closed && audit.healthy() && store.healthy(),
     ready,

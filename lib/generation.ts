@@ -80,6 +80,8 @@ export function restartOnlyChanges(running: ResolvedConfig, next: ResolvedConfig
     // so a renewed certificate does not block reloads; it is taken up at the next restart).
     ['admin', (c) => c.admin && { ...c.admin, jwks: c.admin.jwks && { ...c.admin.jwks, url: c.admin.jwks.url.href }, tls: tlsPaths(c.admin.tls) }],
     ['tls', (c) => tlsPaths(c.tls)],
+    // The egress listener, its tunnel list and its CA are set up at start (the CA compared by path, as TLS files).
+    ['egress', (c) => c.egress && { listen: c.egress.listen, tunnel: [...c.egress.tunnel].sort(), ca: c.egress.ca?.certFile }],
     ['server', (c) => c.server],
     ['audit', (c) => c.audit],
     ['dedupe', (c) => c.dedupe],

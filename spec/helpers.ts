@@ -8,6 +8,7 @@ import { serve, type RunningServer } from '../lib/http/server.js';
 import { packageRoot } from '../lib/paths.js';
 import { startSimulator, type Simulator } from '../lib/simulator/index.js';
 import type { FirewallConfigInput } from '../lib/config/load.js';
+import type { Lookup } from '../lib/egress/addresses.js';
 
 export const ADMIN_SECRET = 'spec-admin-secret-0123456789abcdef0123456789';
 
@@ -59,7 +60,7 @@ export const HELPDESK = {
  * Simulator + real firewall server on ephemeral ports: robots "ops" and "team" (plus any in
  * `config.robots`) and the self-built app "helpdesk".
  */
-export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}, extra: { env?: NodeJS.ProcessEnv } = {}): Promise<Stack> {
+export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}, extra: { env?: NodeJS.ProcessEnv; egressLookup?: Lookup } = {}): Promise<Stack> {
   const aliases = ['ops', 'team', ...Object.keys(config.robots ?? {})];
   const keys: Record<string, string> = Object.fromEntries(aliases.map((a) => [a, randomUUID()]));
   const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET, HELPDESK_REAL: HELPDESK.corpSecret, HELPDESK_CLIENT: HELPDESK.clientSecret };
@@ -86,6 +87,7 @@ export async function startStack(config: Partial<FirewallConfigInput> = {}, simO
       robots,
     },
     env,
+    egressLookup: extra.egressLookup,
   }).catch(async (err: unknown) => {
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { FirewallError } from '../errors.js';
 import { AddressSet, LOOPBACK, peerOf, type Address } from './cidr.js';
 import { clientAddress } from './forwarded.js';
+import { presentedFor, type Presented } from './proxied.js';
 
 // Who is calling. Every request on the proxy listener is matched to a configured caller (or, with
 // no `callers:`, must come from loopback) before anything else is done with it: before its body is
@@ -15,6 +16,8 @@ import { clientAddress } from './forwarded.js';
 //   4. with a token: the caller holding it (compared in constant time), whose `from` must hold the
 //      address; without one: the tokenless caller whose `from` holds it. A caller with a token
 //      cannot be reached without it.
+// A request that came through the egress proxy is checked by what its caller presented to the proxy
+// (proxied.ts): the connection's peer and the Proxy-Authorization name and token, by the same rules.
 
 export const TOKEN_HEADER = 'x-firewall-token';
 export const TOKEN_PATTERN = /^[A-Za-z0-9._~+=-]{16,512}$/;
@@ -35,13 +38,13 @@ interface Caller {
 /** A refusal of an unidentified request, with what the audit and the log may say about it. */
 export class CallerRefused extends FirewallError {
   constructor(
-    code: 'UNKNOWN_CALLER' | 'CALLER_TOKEN_IN_QUERY',
+    code: 'UNKNOWN_CALLER' | 'CALLER_TOKEN_IN_QUERY' | 'PROXY_AUTH_REQUIRED',
     /** The audit's `who`: `unknown:<client address>`. */
     readonly who: string,
     /** For the operator's log only; never sent to the client and never holds a token. */
     readonly reason: string,
   ) {
-    super(code);
+    super(code, undefined, code === 'PROXY_AUTH_REQUIRED' ? { headers: { 'Proxy-Authenticate': 'Basic realm="wecom-firewall"' } } : {});
   }
 }
 
@@ -63,6 +66,13 @@ export class Callers {
 
   /** The caller's name, or a CallerRefused. `pathToken` is the /t/<token>/ prefix's, already split off the URL. */
   identify(req: http.IncomingMessage, pathToken: string | undefined): string {
+    const proxied = presentedFor(req);
+    if (proxied) {
+      // Inside a tunnel the caller is who authenticated to the proxy; a second identity in the request would be ambiguous.
+      if (pathToken !== undefined || req.headers[TOKEN_HEADER] !== undefined) throw new CallerRefused('UNKNOWN_CALLER', `unknown:${proxied.address.text}`, 'a caller token inside an egress proxy request: the proxy credentials name the caller');
+      if (tokenInQuery(req.url ?? '')) throw new CallerRefused('CALLER_TOKEN_IN_QUERY', `unknown:${proxied.address.text}`, 'a caller token in the query string');
+      return this.identifyProxied(proxied, false);
+    }
     const peer = peerOf(req.socket);
     if (!peer) throw new CallerRefused('UNKNOWN_CALLER', 'unknown', 'the connection has no peer address');
     const client = this.trusted.size ? clientAddress(peer, req.headers, this.trusted) : peer;
@@ -82,6 +92,34 @@ export class Callers {
       return client.text;
     }
     return token === undefined ? this.byAddress(client, who) : this.byToken(token, client, who);
+  }
+
+  /**
+   * A caller of the egress proxy, by its address and Proxy-Authorization credentials (user = caller
+   * name, password = its token). With `challenge` (the proxy request itself), a refusal is a 407 that
+   * asks for credentials whenever credentials could change the answer: always with callers
+   * configured, whatever failed (as on listen, one answer for every way of not being a caller).
+   * Inside a tunnel already opened it is a 403.
+   */
+  identifyProxied(p: Presented, challenge: boolean): string {
+    const client = p.address;
+    const who = `unknown:${client.text}`;
+    const creds = p.credentials;
+    try {
+      if (!this.configured) {
+        if (creds) throw new CallerRefused('UNKNOWN_CALLER', who, 'proxy credentials, but no callers: are configured');
+        if (!LOOPBACK.has(client.parsed)) throw new CallerRefused('UNKNOWN_CALLER', who, 'not loopback, and no callers: are configured');
+        return client.text;
+      }
+      if (!creds) return this.byAddress(client, who);
+      if (creds === 'malformed') throw new CallerRefused('UNKNOWN_CALLER', who, 'a Proxy-Authorization that is not Basic <caller name>:<token>');
+      const name = this.byToken(creds.token, client, who);
+      if (name !== creds.name) throw new CallerRefused('UNKNOWN_CALLER', who, `the token of caller ${name}, under another name`);
+      return name;
+    } catch (err) {
+      if (challenge && this.configured && err instanceof CallerRefused) throw new CallerRefused('PROXY_AUTH_REQUIRED', err.who, err.reason);
+      throw err;
+    }
   }
 
   private byToken(token: string, client: Address, who: string): string {

@@ -18,6 +18,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number>> = {
   approvals: async (args) => (await import('./approvals.js')).approvalsCommand(args, out),
   audit: async (args) => (await import('./audit.js')).auditCommand(args, out, err),
   policy: async (args) => (await import('./policy.js')).policyCommand(args, out),
+  ca: async (args) => (await import('./ca.js')).caCommand(args, out, err),
 };
 const isCommand = (name: string): name is CommandName => Object.hasOwn(USAGES, name);
 

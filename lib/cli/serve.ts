@@ -12,7 +12,7 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (!values.config) throw new UsageError('serve needs --config FILE');
   const log = createLogger('info');
   const server = await serve({ configFile: values.config });
-  log.info('wecom-firewall listening', { proxy: server.url, admin: server.adminUrl ?? 'disabled (no admin: in config)' });
+  log.info('wecom-firewall listening', { proxy: server.url, admin: server.adminUrl ?? 'disabled (no admin: in config)', egress: server.egressUrl ?? 'disabled (no egress: in config)' });
   // SIGHUP: read config and policies again (an invalid set is refused and logged; the old one stays).
   process.on('SIGHUP', () => void server.firewall.reload());
   onSignal(async () => {

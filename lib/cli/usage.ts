@@ -2,7 +2,7 @@
 // nothing else: main.ts imports a command's module only to run it.
 
 export const USAGES = {
-  serve: `  serve --config FILE        run the firewall (proxy listener + admin listener); SIGHUP reloads
+  serve: `  serve --config FILE        run the firewall (proxy, admin and egress listeners); SIGHUP reloads
                              config and policies, SIGINT/SIGTERM stop it cleanly
 `,
   simulator: `  simulator [--port 9000] [--host 127.0.0.1] [--key K ...] [--rate 20]
@@ -39,6 +39,9 @@ export const USAGES = {
                  [--config FILE] [--json] PAYLOAD.json [PATH ...]
                              every rule considered for one request (PAYLOAD "-" reads stdin), why it
                              matched or not, and the decision
+`,
+  ca: `  ca init --config FILE      create the egress proxy's CA under <dataDir>/ca/ (no-op if it exists)
+  ca export --config FILE    print the CA certificate (PEM) on stdout, its SHA-256 fingerprint on stderr
 `,
 } as const;
 

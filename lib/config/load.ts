@@ -9,6 +9,8 @@ import { readYaml, suggest } from '../yaml-source.js';
 import { shippedPoliciesDir } from '../paths.js';
 import { compileCallers, type Callers } from '../callers/identify.js';
 import { LOOPBACK, parseAddress } from '../callers/cidr.js';
+import { checkCa, type CaMaterial } from '../egress/ca-check.js';
+import { isHostname, isWecomHost, normalizeHost } from '../egress/hosts.js';
 
 /** What a user writes: the YAML file's content, or the same object passed to createFirewall(). */
 export interface FirewallConfigInput {
@@ -22,6 +24,7 @@ export interface FirewallConfigInput {
   server?: { headersTimeout?: string; requestTimeout?: string; keepAliveTimeout?: string; maxHeaderSize?: string | number; maxConnections?: number };
   callers?: Record<string, { from: string[]; token?: string; description?: string }>;
   trustedProxies?: string[];
+  egress?: { listen?: string | number; tunnel?: string[]; ca?: { cert: string; key: string } };
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
@@ -59,6 +62,8 @@ export interface ResolvedConfig {
   server: ServerLimits;
   /** Who may call `listen`: compiled `callers:` and `trustedProxies:` (lib/callers/identify.ts), read per request, so a reload applies at once. */
   callers: Callers;
+  /** The egress proxy (an HTTPS proxy for agents whose WeCom host is hard-coded); undefined: not started. */
+  egress?: EgressConfig;
   robots: Map<string, Robot>;
   apps: Map<string, App>;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
@@ -90,6 +95,14 @@ export interface ResolvedConfig {
   /** Toward WeCom: bounded retries with full-jitter backoff, one circuit breaker per upstream, a cooldown after WeCom's 45009. */
   resilience: ResilienceConfig;
   redactor: Redactor;
+}
+
+export interface EgressConfig {
+  listen: Listen;
+  /** Hosts tunnelled blind (port 443 only, after their addresses are checked): normalised names. */
+  tunnel: ReadonlySet<string>;
+  /** The CA from egress.ca; without it, the one generated under <dataDir>/ca/ on first start. */
+  ca?: CaMaterial & { certFile: string };
 }
 
 /** See lib/upstream/guard.ts for what is retried and why each default is what it is. */
@@ -181,6 +194,7 @@ export function resolveConfig(
     (pointer, message) => problems.push(`${where(pointer)}: ${pointer}: ${message}`),
   );
   const server = attempt('/server', () => resolveServer(c.server))!;
+  const egress = c.egress && resolveEgress(c.egress, { attempt, secret, path, problem: (pointer, message) => problems.push(`${where(pointer)}: ${pointer}: ${message}`) });
   const adminListen = c.admin ? listenAt('/admin/listen', c.admin.listen, 8081) : undefined;
   if (adminListen && !c.admin?.allowPublic && !isLoopbackHost(adminListen.host)) {
     problems.push(`${where('/admin/listen')}: /admin/listen: ${adminListen.host} is not a loopback address: the approvals console and API would be reachable from the network. Keep it on 127.0.0.1 (reach it over SSH or a private network), or set admin.allowPublic: true (with admin.tls)`);
@@ -197,6 +211,7 @@ export function resolveConfig(
     tls: tlsFiles('/tls', c.tls),
     server,
     callers,
+    egress,
     robots,
     apps,
     limits: {
@@ -259,6 +274,48 @@ function resolveResilience(r: FirewallConfigInput['resilience'] = {}): Resilienc
     breaker: { failures: r.breaker?.failures ?? d.failures, halfOpenAfterMs: parseDuration(r.breaker?.halfOpenAfter ?? d.halfOpenAfter) },
     cooldownMs: parseDuration(r.cooldown ?? d.cooldown),
   };
+}
+
+export const EGRESS_DEFAULT_LISTEN = '127.0.0.1:3128';
+
+interface Resolving {
+  attempt: <T>(pointer: string, fn: () => T) => T | undefined;
+  secret: (pointer: string, ref: string) => string | undefined;
+  path: (p: string) => string;
+  problem: (pointer: string, message: string) => void;
+}
+
+/**
+ * egress: a listen address, the hosts to tunnel blind (names only: never an address, a port or one of
+ * WeCom's hosts, which would bypass every check) and an optional CA, checked as a pair with its
+ * nameConstraints.
+ */
+function resolveEgress(e: NonNullable<FirewallConfigInput['egress']>, r: Resolving): EgressConfig | undefined {
+  const listen = r.attempt('/egress/listen', () => parseListen(e.listen ?? EGRESS_DEFAULT_LISTEN));
+  const tunnel = new Set<string>();
+  (e.tunnel ?? []).forEach((raw, i) => {
+    const host = normalizeHost(raw.trim());
+    const pointer = `/egress/tunnel/${i}`;
+    if (parseAddress(host) || /^\[.*\]$/.test(host)) r.problem(pointer, `"${raw}" is an IP address: list host names only (IP-literal targets are always refused)`);
+    else if (!isHostname(host)) r.problem(pointer, `"${raw}" is not a host name: write it bare, e.g. api.openai.com (no scheme, port, path or wildcard; only port 443 is tunnelled)`);
+    else if (isWecomHost(host)) r.problem(pointer, `"${raw}" is one of WeCom's hosts: a blind tunnel to it would bypass every policy; the egress proxy intercepts WeCom itself, so remove it`);
+    else tunnel.add(host);
+  });
+  const ca =
+    e.ca &&
+    r.attempt('/egress/ca', () => {
+      const certFile = r.path(e.ca!.cert);
+      const keyPem = r.secret('/egress/ca/key', e.ca!.key);
+      if (keyPem === undefined) return undefined;
+      let certPem: string;
+      try {
+        certPem = readFileSync(certFile, 'utf8');
+      } catch (err) {
+        throw new Error(`cannot read the CA certificate file ${certFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      return { ...checkCa(certPem, keyPem, certFile), certFile };
+    });
+  return listen && { listen, tunnel, ca };
 }
 
 function resolveServer(s: FirewallConfigInput['server'] = {}): ServerLimits {

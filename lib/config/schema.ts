@@ -48,6 +48,16 @@ export const configSchema = {
       },
     },
     trustedProxies: cidrs,
+    // The egress proxy: a second listener that agents get as HTTPS_PROXY (lib/transports/egress/).
+    egress: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        listen,
+        tunnel: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
+        ca: { type: 'object', additionalProperties: false, required: ['cert', 'key'], properties: { cert: { type: 'string', minLength: 1 }, key: secretRef } },
+      },
+    },
     robots: {
       type: 'object',
       propertyNames: { pattern: NAME_PATTERN },

@@ -1,10 +1,10 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { createFirewall, type Firewall, type FirewallOptions } from '../firewall.js';
-import type { Listen, ServerLimits, TlsFiles } from '../config/load.js';
+import { listen, stop, urlOf, type Listener } from './listener.js';
 import { sendJson } from './respond.js';
 import { ERRORS } from '../errors.js';
+import { startEgress } from '../transports/egress/listener.js';
+import type { Lookup } from '../egress/addresses.js';
 
 const { NOT_READY } = ERRORS;
 
@@ -13,17 +13,17 @@ export interface RunningServer {
   /** e.g. http://127.0.0.1:8080 (https:// with `tls:`) */
   url: string;
   adminUrl?: string;
+  /** The egress proxy (with `egress:`), e.g. http://127.0.0.1:3128 */
+  egressUrl?: string;
   close(): Promise<void>;
 }
 
-/** How long a stopping server lets requests in flight finish before it cuts their connections. */
-const DRAIN_MS = 10_000;
-
 /**
  * The standalone server: the firewall plus /healthz and /readyz on `listen`, the admin API and
- * console on `admin.listen`.
+ * console on `admin.listen`, and with `egress:` the egress proxy on `egress.listen`, whose requests
+ * reach the same firewall handler. `egressLookup` replaces DNS for blind tunnels (specs).
  */
-export async function serve(options: FirewallOptions): Promise<RunningServer> {
+export async function serve(options: FirewallOptions & { egressLookup?: Lookup }): Promise<RunningServer> {
   const firewall = createFirewall(options);
   // The proxy listener is plain node:http: the firewall handler needs no router, and the forward
   // path is measured against http-proxy alone (bench/). Express serves the admin API and embedders.
@@ -40,78 +40,31 @@ export async function serve(options: FirewallOptions): Promise<RunningServer> {
     } else firewall(req, res);
   };
 
-  const servers: Listener[] = [];
+  const stops: Array<() => Promise<void>> = [];
   const { config } = firewall;
+  const started = (server: Listener) => (stops.push(() => stop(server)), server);
   try {
-    const proxyServer = await listen(app, config.listen, config.server, config.tls);
-    servers.push(proxyServer);
-    const adminServer = firewall.admin && config.admin ? await listen(firewall.admin, config.admin.listen, config.server, config.admin.tls) : undefined;
-    if (adminServer) servers.push(adminServer);
+    const proxyServer = started(await listen(app, config.listen, config.server, config.tls));
+    const adminServer = firewall.admin && config.admin ? started(await listen(firewall.admin, config.admin.listen, config.server, config.admin.tls)) : undefined;
+    const egress = config.egress ? await startEgress(firewall, { lookup: options.egressLookup }) : undefined;
+    if (egress) stops.push(() => egress.close());
     return {
       firewall,
       url: urlOf(proxyServer),
       adminUrl: adminServer && urlOf(adminServer),
+      egressUrl: egress?.url,
       close: async () => {
         // Stop accepting first, then answer held requests (503), so the drain does not wait on them.
-        const stopping = Promise.all(servers.map(stop));
+        const stopping = Promise.all(stops.map((s) => s()));
         await firewall.settleHolds();
         await stopping;
         await firewall.close();
       },
     };
   } catch (err) {
-    await Promise.all(servers.map(stop));
+    await Promise.all(stops.map((s) => s()));
     await firewall.close();
     throw err;
   }
 }
 
-type Listener = http.Server | https.Server;
-
-/**
- * One listener, plain or TLS, with the limits of `server:`. A client that trickles its headers is cut
- * off headersTimeout after it started (node answers 408 and closes), one that trickles its body
- * requestTimeout after; a TLS handshake gets headersTimeout too. Past maxConnections, new
- * connections are closed at once.
- */
-function listen(handler: http.RequestListener, at: Listen, limits: ServerLimits, tls?: TlsFiles): Promise<Listener> {
-  const options: http.ServerOptions = {
-    requestTimeout: limits.requestTimeoutMs,
-    headersTimeout: limits.headersTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    maxHeaderSize: limits.maxHeaderSize,
-    // Node enforces both timeouts by sweeping connections on this interval (30 s by default, which
-    // would let a 15 s headersTimeout run to 45 s): sweep often enough that they hold.
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
-  };
-  const server: Listener = tls ? https.createServer({ ...options, cert: tls.cert, key: tls.key, handshakeTimeout: limits.headersTimeoutMs }, handler) : http.createServer(options, handler);
-  server.maxConnections = limits.maxConnections;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
-
-/** Stops accepting, lets requests in flight finish (up to DRAIN_MS), then closes what is left. */
-function stop(server: Listener): Promise<void> {
-  return new Promise((resolve) => {
-    const cut = setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
-    // A keep-alive connection whose answer finishes while we stop would otherwise stay open until its
-    // keepAliveTimeout: close connections as they fall idle.
-    const sweep = setInterval(() => server.closeIdleConnections(), 50).unref();
-    server.close(() => {
-      clearTimeout(cut);
-      clearInterval(sweep);
-      resolve();
-    });
-    server.closeIdleConnections();
-  });
-}
-
-function urlOf(server: Listener): string {
-  const a = server.address() as AddressInfo;
-  return `${server instanceof https.Server ? 'https' : 'http'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-}

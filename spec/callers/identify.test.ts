@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { CallerRefused, compileCallers, tokenInQuery, type CallerSpec } from '../../lib/callers/identify.js';
 import { splitTokenPrefix } from '../../lib/request/route.js';
+import { parseAddress } from '../../lib/callers/cidr.js';
+import { parseProxyAuthorization } from '../../lib/callers/proxied.js';
 
 const PROD_TOKEN = 'prod-token-0123456789abcdef';
 const CI_TOKEN = 'ci-token-fedcba9876543210';
@@ -168,5 +170,53 @@ describe('who is calling', () => {
     assert.deepEqual(splitTokenPrefix('/t//cgi-bin/x'), { token: '', url: '/cgi-bin/x' });
     assert.equal(splitTokenPrefix('/cgi-bin/webhook/send?key=/t/x/'), undefined);
     assert.equal(splitTokenPrefix('/tt/x/cgi-bin'), undefined);
+  });
+});
+
+describe('callers of the egress proxy', () => {
+  const at = (text: string) => parseAddress(text)!;
+  /** The caller's name, or the refusal's code and status. */
+  const proxied = (table: typeof callers, address: string, credentials?: { name: string; token: string }, challenge = true) => {
+    try {
+      return table.identifyProxied({ address: at(address), credentials }, challenge);
+    } catch (err) {
+      assert.ok(err instanceof CallerRefused, String(err));
+      for (const t of [PROD_TOKEN, CI_TOKEN]) assert.ok(!err.reason.includes(t) && !err.message.includes(t), 'a refusal never carries a token');
+      return `${err.status} ${err.code}${err.headers['Proxy-Authenticate'] ? ` ${err.headers['Proxy-Authenticate']}` : ''}`;
+    }
+  };
+
+  it('names a caller by its Proxy-Authorization name and token, checked against its from, or by address alone', () => {
+    assert.equal(proxied(callers, '10.0.0.5', { name: 'openclaw-prod', token: PROD_TOKEN }), 'openclaw-prod');
+    assert.equal(proxied(callers, '10.1.0.9'), 'cron');
+  });
+
+  it('asks for credentials (407) on every refusal when callers are configured, whatever failed', () => {
+    const ask = '407 PROXY_AUTH_REQUIRED Basic realm="wecom-firewall"';
+    assert.equal(proxied(callers, '10.0.0.5'), ask, 'no credentials, and the address needs a token');
+    assert.equal(proxied(callers, '10.0.0.5', { name: 'openclaw-prod', token: CI_TOKEN }), ask, "another caller's token under this name");
+    assert.equal(proxied(callers, '10.0.0.5', { name: 'openclaw-prod', token: 'wrong-token-0123456789' }), ask);
+    assert.equal(proxied(callers, '192.168.9.9', { name: 'openclaw-prod', token: PROD_TOKEN }), ask, 'a right token from outside its from');
+    assert.equal(proxied(callers, '192.168.9.9'), ask);
+  });
+
+  it('inside a tunnel already authenticated, refuses with 403 instead (a 407 there would mean nothing)', () => {
+    assert.equal(proxied(callers, '192.168.9.9', { name: 'openclaw-prod', token: PROD_TOKEN }, false), '403 UNKNOWN_CALLER');
+  });
+
+  it('without callers: loopback only, and credentials refused with 403 (none could be right)', () => {
+    const none = compile([]).callers;
+    assert.equal(proxied(none, '127.0.0.1'), '127.0.0.1');
+    assert.equal(proxied(none, '10.0.0.1'), '403 UNKNOWN_CALLER');
+    assert.equal(proxied(none, '127.0.0.1', { name: 'x', token: PROD_TOKEN }), '403 UNKNOWN_CALLER');
+  });
+
+  it('reads Basic credentials as undici and https-proxy-agent send them', () => {
+    assert.deepEqual(parseProxyAuthorization(`Basic ${Buffer.from(`openclaw-prod:${PROD_TOKEN}`).toString('base64')}`), { name: 'openclaw-prod', token: PROD_TOKEN });
+    assert.deepEqual(parseProxyAuthorization(`basic ${Buffer.from('a:b:c').toString('base64')}`), { name: 'a', token: 'b:c' });
+    assert.equal(parseProxyAuthorization(undefined), undefined);
+    for (const bad of ['Bearer x', 'Basic', `Basic ${Buffer.from('nocolon').toString('base64')}`, `Basic ${Buffer.from(':token').toString('base64')}`, `Basic ${Buffer.from('name:').toString('base64')}`]) {
+      assert.equal(parseProxyAuthorization(bad), 'malformed', bad);
+    }
   });
 });

@@ -190,6 +190,45 @@ describe('config: callers, listeners', () => {
     assert.match(p, /\/admin\/tls: .*not a PEM certificate/);
     assert.match(problems({ ...minimal, tls: { cert: './cert.pem' } }).join('\n'), /\/tls: .*key/);
   });
+
+  it('resolves egress: a listen default, tunnel host names, and a CA checked as a pair with its name constraints', async () => {
+    const c = resolveConfig({ ...minimal, egress: { tunnel: ['API.OpenAI.com.', 'hooks.slack.com'] } }, { env });
+    assert.deepEqual(c.egress?.listen, { host: '127.0.0.1', port: 3128 });
+    assert.deepEqual([...c.egress!.tunnel], ['api.openai.com', 'hooks.slack.com']);
+    assert.equal(c.egress?.ca, undefined);
+    assert.equal(resolveConfig(minimal, { env }).egress, undefined);
+
+    const dir = tempDir();
+    const { createCa } = await import('../../lib/egress/ca.js');
+    const { certPem, keyPem } = await createCa();
+    writeFileSync(join(dir, 'fw-ca.pem'), certPem);
+    const withCa = resolveConfig({ ...minimal, egress: { listen: 3129, ca: { cert: './fw-ca.pem', key: '${env:CA_KEY}' } } }, { env: { ...env, CA_KEY: keyPem }, baseDir: dir });
+    assert.equal(withCa.egress?.ca?.certFile, join(dir, 'fw-ca.pem'));
+    assert.match(withCa.egress!.ca!.fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  });
+
+  it('refuses WeCom hosts, addresses and URLs in egress.tunnel, and a bad CA, naming file, line and fix', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'firewall.yaml');
+    writeFileSync(
+      file,
+      `robots:\n  ops: { key: '\${env:OPS_KEY}' }\negress:\n  tunnel:\n    - api.openai.com\n    - qyapi.weixin.qq.com\n    - 169.254.169.254\n    - https://x.example/\n  ca: { cert: ./missing.pem, key: '\${env:CA_KEY}' }\n`,
+    );
+    let got: string[] = [];
+    try {
+      loadConfigFile(file, { ...env, CA_KEY: 'k' });
+    } catch (err) {
+      got = (err as ConfigError).problems;
+    }
+    const text = got.join('\n');
+    assert.match(text, /firewall\.yaml:6.*\/egress\/tunnel\/1: "qyapi\.weixin\.qq\.com" is one of WeCom's hosts: a blind tunnel to it would bypass every policy/);
+    assert.match(text, /firewall\.yaml:7.*\/egress\/tunnel\/2: "169\.254\.169\.254" is an IP address/);
+    assert.match(text, /firewall\.yaml:8.*\/egress\/tunnel\/3: .* is not a host name/);
+    assert.match(text, /\/egress\/ca: cannot read the CA certificate file .*missing\.pem: ENOENT/);
+    assert.doesNotMatch(text, /tunnel\/0/);
+    assert.match(problems({ ...minimal, egress: { tunnel: ['open.work.weixin.qq.com'] } }).join('\n'), /WeCom's hosts/);
+    assert.match(problems({ ...minimal, egress: { proxy: 1 } }).join('\n'), /\/egress\/proxy: unknown key "proxy"/);
+  });
 });
 
 describe('units', () => {
