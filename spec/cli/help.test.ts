@@ -13,6 +13,7 @@ const SUBCOMMANDS: Array<[string, RegExp]> = [
   ['approvals', /^ {2}approvals list\|show ID\|approve ID\|reject ID/m],
   ['audit', /^ {2}audit verify/m],
   ['policy', /^ {2}policy lint/m],
+  ['ca', /^ {2}ca init --config FILE/m],
 ];
 
 /** The CLI's exit code and its two streams apart; `output` (both) for assertion messages. */
