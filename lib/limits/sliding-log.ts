@@ -22,9 +22,14 @@ export interface Entry {
   t: number;
 }
 
-/** One key's entries, oldest first, and how long they matter (its longest window, as last checked). */
+/**
+ * One key's entries, oldest first, from `start` on (entries before it have aged out: dropping them
+ * from the front one call at a time would move the whole array each time), and how long they matter
+ * (its longest window, as last checked).
+ */
 interface KeyLog {
   entries: Entry[];
+  start: number;
   horizon: number;
 }
 
@@ -48,11 +53,12 @@ export class SlidingLog {
     const log = this.trimmed(key, now, longest(windows));
     let wait = 0;
     if (log) {
+      const { entries, start } = log;
       for (const w of windows) {
         // The entries inside (now - ms, now]; the window is full at `points` of them, and frees a slot
         // when the points-th most recent leaves it.
-        if (log.length < w.points) continue;
-        const pth = log[log.length - w.points]!;
+        if (entries.length - start < w.points) continue;
+        const pth = entries[entries.length - w.points]!;
         const frees = pth.t + w.ms - now;
         if (frees > wait) wait = frees;
       }
@@ -66,7 +72,7 @@ export class SlidingLog {
     this.sweep(now, 1_000); // full: look again, but at most once a second (a sweep walks every key)
     if (this.total + n <= this.maxEntries) return 0;
     let frees = Infinity;
-    for (const log of this.logs.values()) frees = Math.min(frees, log.entries[0]!.t + log.horizon - now);
+    for (const log of this.logs.values()) frees = Math.min(frees, log.entries[log.start]!.t + log.horizon - now);
     return Math.max(1, frees);
   }
 
@@ -75,7 +81,7 @@ export class SlidingLog {
     const entry = { t: now };
     const log = this.logs.get(key);
     if (log) insert(log.entries, entry);
-    else this.logs.set(key, { entries: [entry], horizon: longest(windows) });
+    else this.logs.set(key, { entries: [entry], start: 0, horizon: longest(windows) });
     this.total++;
     return entry;
   }
@@ -83,21 +89,23 @@ export class SlidingLog {
   /** Takes one entry back; a no-op when it has aged out already. */
   remove(key: string, entry: Entry): void {
     const log = this.logs.get(key);
-    const at = log ? log.entries.lastIndexOf(entry) : -1;
-    if (at < 0) return;
-    log!.entries.splice(at, 1);
+    if (!log) return;
+    const at = log.entries.lastIndexOf(entry);
+    if (at < log.start) return; // gone, or aged out already
+    log.entries.splice(at, 1);
     this.total--;
-    if (log!.entries.length === 0) this.logs.delete(key);
+    if (log.entries.length === log.start) this.logs.delete(key);
   }
 
   /** Moves an entry to a later time (the moment WeCom answered). */
   restamp(key: string, entry: Entry, t: number): void {
     const log = this.logs.get(key);
-    const at = log ? log.entries.lastIndexOf(entry) : -1;
-    if (at < 0 || t <= entry.t) return;
-    log!.entries.splice(at, 1);
+    if (!log) return;
+    const at = log.entries.lastIndexOf(entry);
+    if (at < log.start || t <= entry.t) return;
+    log.entries.splice(at, 1);
     entry.t = t;
-    insert(log!.entries, entry);
+    insert(log.entries, entry);
   }
 
   /** Entries held now (for the memory bound and the specs). */
@@ -105,23 +113,25 @@ export class SlidingLog {
     return { keys: this.logs.size, entries: this.total };
   }
 
-  /** The key's entries still inside its horizon, oldest first (the aged ones dropped). */
-  private trimmed(key: string, now: number, horizon?: number): Entry[] | undefined {
+  /** The key's log with the entries past its horizon skipped (undefined, and dropped, when none is left). */
+  private trimmed(key: string, now: number, horizon?: number): KeyLog | undefined {
     const log = this.logs.get(key);
     if (!log) return undefined;
     if (horizon !== undefined) log.horizon = horizon;
     const { entries } = log;
-    let aged = 0;
-    while (aged < entries.length && now - entries[aged]!.t >= log.horizon) aged++;
-    if (aged) {
-      entries.splice(0, aged);
-      this.total -= aged;
-    }
-    if (!entries.length) {
+    const from = log.start;
+    while (log.start < entries.length && now - entries[log.start]!.t >= log.horizon) log.start++;
+    this.total -= log.start - from;
+    if (log.start === entries.length) {
       this.logs.delete(key);
       return undefined;
     }
-    return entries;
+    // Compact now and then: amortised O(1) per entry.
+    if (log.start > 64 && log.start * 2 > entries.length) {
+      entries.splice(0, log.start);
+      log.start = 0;
+    }
+    return log;
   }
 
   private sweep(now: number, every = SWEEP_MS): void {
