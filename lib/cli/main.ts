@@ -19,6 +19,7 @@ const COMMANDS: Record<CommandName, (args: string[]) => Promise<number>> = {
   audit: async (args) => (await import('./audit.js')).auditCommand(args, out, err),
   policy: async (args) => (await import('./policy.js')).policyCommand(args, out),
   ca: async (args) => (await import('./ca.js')).caCommand(args, out, err),
+  proxy: async (args) => (await import('./proxy.js')).proxyCommand(args, out),
 };
 const isCommand = (name: string): name is CommandName => Object.hasOwn(USAGES, name);
 

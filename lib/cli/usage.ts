@@ -43,6 +43,12 @@ export const USAGES = {
   ca: `  ca init --config FILE      create the egress proxy's CA under <dataDir>/ca/ (no-op if it exists)
   ca export --config FILE    print the CA certificate (PEM) on stdout, its SHA-256 fingerprint on stderr
 `,
+  proxy: `  proxy check --config FILE [--caller NAME]
+                             from the firewall's host: CONNECT to WeCom through egress.listen is
+                             intercepted with a certificate of the CA, a loopback and the metadata
+                             address are refused (as a caller of callers:, its token the only secret
+                             read); then what each client sets. Exit 1 if a check fails
+`,
 } as const;
 
 export type CommandName = keyof typeof USAGES;

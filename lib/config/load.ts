@@ -137,6 +137,30 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   return resolveConfig(source.data ?? {}, { file, baseDir: dirname(resolve(file)), env, locate: source.locate });
 }
 
+/**
+ * A config file validated against the schema, with nothing resolved: for commands that need a few of
+ * its values on a host where the firewall's secrets may not all be (`proxy check`). `path` resolves
+ * a path as the loader does; `secret` resolves one reference when it is used, naming the file, line
+ * and pointer if it cannot.
+ */
+export function readConfigInput(file: string, env: NodeJS.ProcessEnv = process.env): { input: FirewallConfigInput; path(p: string): string; secret(pointer: string, ref: string): string } {
+  const source = readYaml(file);
+  const input = source.data ?? {};
+  if (!validate(input)) throw new ConfigError(describe(validate.errors ?? []).map(([p, msg]) => `${source.locate(p)}: ${p || '/'}: ${msg}`));
+  const baseDir = dirname(resolve(file));
+  return {
+    input: input as FirewallConfigInput,
+    path: (p) => (isAbsolute(p) ? p : resolve(baseDir, p)),
+    secret(pointer, ref) {
+      try {
+        return resolveSecret(ref, env, baseDir);
+      } catch (err) {
+        throw new ConfigError([`${source.locate(pointer)}: ${pointer}: ${(err as Error).message}`]);
+      }
+    },
+  };
+}
+
 export function resolveConfig(
   input: unknown,
   options: { file?: string; baseDir?: string; env?: NodeJS.ProcessEnv; locate?: (pointer: string) => string } = {},

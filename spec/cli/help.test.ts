@@ -14,6 +14,7 @@ const SUBCOMMANDS: Array<[string, RegExp]> = [
   ['audit', /^ {2}audit verify/m],
   ['policy', /^ {2}policy lint/m],
   ['ca', /^ {2}ca init --config FILE/m],
+  ['proxy', /^ {2}proxy check --config FILE/m],
 ];
 
 /** The CLI's exit code and its two streams apart; `output` (both) for assertion messages. */
@@ -76,6 +77,8 @@ describe('wecom-firewall --help and usage errors', { concurrency: true }, () => 
     ['audit without verify', ['audit'], /audit needs verify/],
     ['policy without a verb', ['policy'], /policy needs history, rollback, lint, test or explain/],
     ['token without --sub', ['token', '--config', 'x.yaml'], /token needs --sub NAME/],
+    ['proxy without check', ['proxy', '--config', 'x.yaml'], /proxy needs check/],
+    ['proxy check without --config', ['proxy', 'check'], /proxy check needs --config FILE/],
   ];
   for (const [name, args, message] of usageErrors) {
     it(`exits 2 on ${name}`, async () => {

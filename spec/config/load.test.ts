@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, resolveConfig } from '../../lib/config/load.js';
+import { ConfigError, loadConfigFile, readConfigInput, resolveConfig } from '../../lib/config/load.js';
 import { parseDuration, parseRate, parseSize } from '../../lib/config/units.js';
 import { tempDir } from '../helpers.js';
 
@@ -228,6 +228,20 @@ describe('config: callers, listeners', () => {
     assert.doesNotMatch(text, /tunnel\/0/);
     assert.match(problems({ ...minimal, egress: { tunnel: ['open.work.weixin.qq.com'] } }).join('\n'), /WeCom's hosts/);
     assert.match(problems({ ...minimal, egress: { proxy: 1 } }).join('\n'), /\/egress\/proxy: unknown key "proxy"/);
+  });
+});
+
+describe('readConfigInput (a config read for one command, secrets left alone)', () => {
+  it('validates the file, resolves paths as the loader does and a secret only when asked, naming its line', () => {
+    const dir = tempDir();
+    const file = join(dir, 'firewall.yaml');
+    writeFileSync(file, 'dataDir: ./data\nrobots:\n  ops: { key: "${env:NOT_SET_HERE}" }\ncallers:\n  agent:\n    from: [127.0.0.1]\n    token: ${env:AGENT_TOKEN}\n');
+    const { input, path, secret } = readConfigInput(file, { AGENT_TOKEN: 'agent-token-0123456789' });
+    assert.equal(path(input.dataDir!), join(dir, 'data'));
+    assert.equal(secret('/callers/agent/token', input.callers!.agent!.token!), 'agent-token-0123456789');
+    assert.throws(() => secret('/robots/ops/key', input.robots!.ops!.key), (err: unknown) => err instanceof ConfigError && /firewall\.yaml:3: \/robots\/ops\/key: environment variable NOT_SET_HERE is not set/.test(err.problems[0]!));
+    writeFileSync(file, 'egress:\n  lisen: 127.0.0.1:3128\n');
+    assert.throws(() => readConfigInput(file), (err: unknown) => err instanceof ConfigError && /firewall\.yaml:2: \/egress\/lisen: unknown key "lisen"; did you mean "listen"\?/.test(err.problems[0]!));
   });
 });
 
