@@ -70,7 +70,9 @@ export class LeafCertificates {
     const leaf = this.current.get(host);
     if (!leaf) return undefined;
     const now = this.now();
-    if (leaf.notAfter.getTime() - now < RENEW_BEFORE_MS) this.renew(host).catch((err: unknown) => this.options.onRenewalFailed?.(host, err));
+    // Due, and a new leaf would live longer (in the CA's last days it could not: leaves never outlive
+    // the CA, and minting one per handshake would only burn CPU).
+    if (leaf.notAfter.getTime() - now < RENEW_BEFORE_MS && leaf.notAfter.getTime() < this.ca.material.notAfter.getTime()) this.renew(host).catch((err: unknown) => this.options.onRenewalFailed?.(host, err));
     return leaf.notAfter.getTime() > now ? leaf.context : undefined;
   }
 

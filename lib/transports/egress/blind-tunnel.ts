@@ -11,9 +11,17 @@ import type { EgressContext } from './context.js';
 const CONNECT_TIMEOUT_MS = 10_000;
 /** A tunnel with no bytes either way for this long is closed (a streamed answer keeps it open). */
 export const TUNNEL_IDLE_MS = 5 * 60_000;
+/** However busy, a tunnel lives at most this long: the client connects again (and is checked again). */
+export const TUNNEL_MAX_MS = 60 * 60_000;
+/** How often an open tunnel looks for a reload that may have revoked it. */
+const RECHECK_MS = 2_000;
 
-/** Resolves and checks `host`, dials it, answers 200 and joins the two sockets. Throws a FirewallError before answering. */
-export async function openBlindTunnel(ctx: EgressContext, socket: Socket, head: Buffer, host: string): Promise<CheckedAddress> {
+/**
+ * Resolves and checks `host`, dials it, answers 200 and joins the two sockets. Throws a FirewallError
+ * before answering. `stillAllowed` is asked again after every reload (the caller or the host may have
+ * been removed): a tunnel that is no longer allowed is closed, as an intercepted one's requests are refused.
+ */
+export async function openBlindTunnel(ctx: EgressContext, socket: Socket, head: Buffer, host: string, stillAllowed: () => boolean): Promise<CheckedAddress> {
   const target = await resolvePublic(host, ctx.lookup);
   const upstream = await dial(target);
   if (socket.destroyed) {
@@ -31,7 +39,18 @@ export async function openBlindTunnel(ctx: EgressContext, socket: Socket, head: 
     a.on('error', () => b.destroy());
     a.once('close', () => b.destroy());
   }
-  socket.once('close', () => ctx.tunnels.delete(socket));
+  const opened = Date.now();
+  let checkedAgainst = ctx.firewall.config;
+  const watch = setInterval(() => {
+    if (Date.now() - opened >= TUNNEL_MAX_MS) return void socket.destroy();
+    if (ctx.firewall.config === checkedAgainst) return;
+    checkedAgainst = ctx.firewall.config;
+    if (!stillAllowed()) socket.destroy();
+  }, RECHECK_MS).unref();
+  socket.once('close', () => {
+    clearInterval(watch);
+    ctx.tunnels.delete(socket);
+  });
   socket.pipe(upstream).pipe(socket);
   return target;
 }

@@ -35,7 +35,15 @@ export function onConnect(ctx: EgressContext) {
       const target = targetOf(authority, firewall.config.egress?.tunnel ?? new Set());
       if (target.kind === 'refuse') throw new FirewallError('EGRESS_HOST_REFUSED', target.reason);
       if (target.kind === 'intercept') return intercept(ctx, socket, head, target.host, presented, caller);
-      const dialled = await openBlindTunnel(ctx, socket, head, target.host);
+      const stillAllowed = () => {
+        try {
+          firewall.config.callers.identifyProxied(presented, true);
+          return targetOf(authority, firewall.config.egress?.tunnel ?? new Set()).kind === 'tunnel';
+        } catch {
+          return false;
+        }
+      };
+      const dialled = await openBlindTunnel(ctx, socket, head, target.host, stillAllowed);
       record.decision = 'tunnelled';
       audit(ctx, record, { reason: `blind tunnel to ${dialled.address}:443` });
     };

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Firewall } from '../../firewall.js';
@@ -32,6 +34,7 @@ export async function startEgress(firewall: Firewall, options: { lookup?: Lookup
   if (!egress) throw new Error('no egress: in the config');
   const { material, created } = await caOf(config, true);
   const ca = material!;
+  refuseSelfTrust(ca.fingerprint, process.env.NODE_EXTRA_CA_CERTS);
   const leaves = new LeafCertificates(await signingCa(ca), INTERCEPTED_HOSTS, {
     onRenewalFailed: (host, err) => log.error('renewing the egress leaf certificate failed; the current one is served until it expires', { host, cause: String(err) }),
   });
@@ -58,4 +61,31 @@ export async function startEgress(firewall: Firewall, options: { lookup?: Lookup
       clearTimeout(cut);
     },
   };
+}
+
+/**
+ * The connection to WeCom is verified with Node's default trust store, which includes
+ * NODE_EXTRA_CA_CERTS. If that file holds the firewall's own CA, anything that can present one of its
+ * leaves (anyone with the key) could pose as WeCom to the firewall and receive the real keys: refuse
+ * to start. (The agents, not the firewall, are the ones to trust this CA.)
+ */
+function refuseSelfTrust(fingerprint: string, extraCaFile: string | undefined): void {
+  if (!extraCaFile) return;
+  let pem: string;
+  try {
+    pem = readFileSync(extraCaFile, 'utf8');
+  } catch {
+    return; // Node itself warns about an unreadable NODE_EXTRA_CA_CERTS
+  }
+  for (const block of pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
+    let der: string;
+    try {
+      der = new X509Certificate(block).fingerprint256;
+    } catch {
+      continue;
+    }
+    if (der.replace(/:/g, '').toLowerCase() === fingerprint.replace(/:/g, '').toLowerCase()) {
+      throw new Error(`NODE_EXTRA_CA_CERTS (${extraCaFile}) holds the egress proxy's own CA: the firewall would then trust it for its connection to WeCom. Give the CA to the agents only, not to the firewall's environment`);
+    }
+  }
 }
