@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -194,4 +194,13 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
       return { url: /"proxy":"([^"]+)"/.exec(output)![1]!, admin: /"admin":"(http[^"]+)"/.exec(output)?.[1] };
     },
   };
+}
+
+/** Every line of the audit log under `dataDir` (current and rotated files), parsed. */
+export function readAuditLines<T = Record<string, unknown>>(dataDir: string): T[] {
+  const dir = join(dataDir, 'audit');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
+    .map((line) => JSON.parse(line) as T);
 }

@@ -104,6 +104,9 @@ interface Check {
 
 export class Limits {
   private readonly targets = new Map<string, Window[]>();
+  // Built once: the request path only looks them up.
+  private readonly globalWindows?: Window[];
+  private readonly callerWindows?: Window[];
 
   constructor(
     private readonly config: LimitsConfig,
@@ -112,6 +115,8 @@ export class Limits {
     private readonly clock: () => number = monotonic,
   ) {
     for (const t of targets) this.targets.set(keyOf(t), windowOf(t.limit));
+    if (config.global) this.globalWindows = windowOf(config.global);
+    if (config.perCaller) this.callerWindows = windowOf(config.perCaller);
   }
 
   /**
@@ -164,8 +169,8 @@ export class Limits {
   private checksFor(ask: Ask): Check[] {
     const checks: Check[] = [];
     if (ask.caller !== undefined) {
-      if (this.config.global) checks.push({ name: 'global', log: this.logs.global, key: 'all', windows: windowOf(this.config.global) });
-      if (this.config.perCaller) checks.push({ name: 'caller', log: this.logs.callers, key: ask.caller, windows: windowOf(this.config.perCaller) });
+      if (this.globalWindows) checks.push({ name: 'global', log: this.logs.global, key: 'all', windows: this.globalWindows });
+      if (this.callerWindows) checks.push({ name: 'caller', log: this.logs.callers, key: ask.caller, windows: this.callerWindows });
     }
     if (ask.target) {
       const windows = this.targets.get(keyOf(ask.target));

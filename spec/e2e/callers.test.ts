@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { answerOf, startStack, tempDir, text, until, type Answer, type Stack } from '../helpers.js';
+import { answerOf, startStack, tempDir, text, until, type Answer, type Stack, readAuditLines } from '../helpers.js';
 import { shippedPoliciesDir } from '../../lib/paths.js';
 import { serve, type RunningServer } from '../../lib/http/server.js';
 import { startSimulator, type Simulator } from '../../lib/simulator/index.js';
@@ -25,13 +25,7 @@ type Init = { from?: string; token?: string; headers?: Record<string, string>; b
 
 interface AuditLine { decision: string; request_id: string; who: string; errcode?: number; what: { route?: string; robot?: string }; why?: { rule?: string; reason?: string } }
 
-function readAudit(dataDir: string): AuditLine[] {
-  const dir = join(dataDir, 'audit');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.log'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((line) => JSON.parse(line) as AuditLine);
-}
+const readAudit = (dataDir: string) => readAuditLines<AuditLine>(dataDir);
 
 /**
  * The audit records, once those of `answers` are written: the audit log is written in batches just

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { startStack, text, until, type Stack } from '../helpers.js';
+import { startStack, text, until, type Stack, readAuditLines } from '../helpers.js';
 import { caFiles } from '../../lib/egress/ca.js';
 import type { Lookup } from '../../lib/egress/addresses.js';
 import { agentOver, basic, connect, handshake, request } from '../egress/proxy-client.js';
@@ -27,13 +27,7 @@ const lookup: Lookup = async (host) => {
 
 interface AuditLine { decision: string; request_id: string; who: string; errcode?: number; what: { route?: string; host?: string; robot?: string }; why?: { reason?: string } }
 
-function readAudit(dataDir: string): AuditLine[] {
-  const dir = join(dataDir, 'audit');
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.log'))
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean))
-    .map((line) => JSON.parse(line) as AuditLine);
-}
+const readAudit = (dataDir: string) => readAuditLines<AuditLine>(dataDir);
 
 const auditRecord = (stack: Stack, requestId: string) => until(`the audit record of ${requestId}`, () => readAudit(stack.dataDir).find((r) => r.request_id === requestId));
 

@@ -1,9 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { answerOf, startStack, text, until, type Stack } from '../helpers.js';
+import { answerOf, readAuditLines, startStack, text, until, type Stack } from '../helpers.js';
 import type { FirewallConfigInput } from '../../lib/config/load.js';
 
 // Resilience toward WeCom, end to end: the real server against the simulator's fault injection.
@@ -31,13 +29,7 @@ async function withStack(config: Partial<FirewallConfigInput>, run: (stack: Stac
   }
 }
 
-function auditLines(stack: Stack): Array<Record<string, unknown> & { decision: string; request_id: string; why?: { reason?: string } }> {
-  const dir = join(stack.dataDir, 'audit');
-  return readdirSync(dir)
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'))
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as never);
-}
+const auditLines = (stack: Stack) => readAuditLines<Record<string, unknown> & { decision: string; request_id: string; why?: { reason?: string } }>(stack.dataDir);
 
 /** The request's audit line, once written (lines are written in batches, just after the answer). */
 function auditOf(stack: Stack, requestId: string) {
