@@ -70,9 +70,11 @@ export const ERRORS = {
   EGRESS_HOST_REFUSED: { status: 403, errcode: 9900025, message: 'not served by the egress proxy' },
   EGRESS_ADDRESS_REFUSED: { status: 403, errcode: 9900026, message: 'the tunnel host resolves to a loopback, private, link-local or reserved address' },
   EGRESS_TUNNEL_FAILED: { status: 502, errcode: 9900027, message: 'could not reach the tunnel host' },
-  BOT_CHANNEL_UNAVAILABLE: { status: 501, errcode: 9900028, message: 'the bot WebSocket (openws.work.weixin.qq.com) is not served through the firewall yet' },
+  BOT_CHANNEL_UNAVAILABLE: { status: 501, errcode: 9900028, message: 'the bot WebSocket is not served here: no bots: are configured' },
   MISDIRECTED_REQUEST: { status: 421, errcode: 9900029, message: "the Host header names another host than the tunnel's" },
   NOT_A_PROXY_REQUEST: { status: 400, errcode: 9900030, message: 'not a proxy request: send CONNECT qyapi.weixin.qq.com:443, or an absolute https://qyapi.weixin.qq.com/... URL' },
+  // the bot WebSocket (lib/transports/bot/): answered as an error ack, then the socket is closed
+  BOT_NOT_SUBSCRIBED: { status: 401, errcode: 9900031, message: 'not subscribed: the first frame must be aibot_subscribe with the bot id and its client secret' },
 } as const satisfies Record<string, { status: number; errcode: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -65,6 +65,7 @@ function bucketsOf(config: ResolvedConfig) {
     targets: [
       ...[...config.robots.values()].map((r) => ({ kind: 'robot' as const, name: r.alias, limit: r.limit })),
       ...[...config.apps.values()].map((a) => ({ kind: 'app' as const, name: a.name, limit: a.limit })),
+      ...[...config.bots.values()].map((b) => ({ kind: 'bot' as const, name: b.alias, limit: b.limit })),
     ],
   };
 }
@@ -75,6 +76,7 @@ export function restartOnlyChanges(running: ResolvedConfig, next: ResolvedConfig
     ['listen', (c) => c.listen],
     ['upstream', (c) => c.upstream.href],
     ['upstreamTimeout', (c) => c.upstreamTimeoutMs],
+    ['botUpstream', (c) => c.botUpstream.href],
     ['dataDir', (c) => c.dataDir],
     // TLS files are read at start: a listener keeps the certificate it started with (compared by path,
     // so a renewed certificate does not block reloads; it is taken up at the next restart).

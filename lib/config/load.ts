@@ -27,6 +27,8 @@ export interface FirewallConfigInput {
   egress?: { listen?: string | number; tunnel?: string[]; ca?: { cert: string; key: string } };
   robots?: Record<string, { key: string; limit?: string; description?: string }>;
   apps?: Record<string, { corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit?: string; description?: string }>;
+  bots?: Record<string, { botId: string; secret: string; clientSecret: string; limit?: string; description?: string }>;
+  botUpstream?: string;
   limits?: { global?: string; perCaller?: string; pacing?: { maxWait: string }; maxBodyBytes?: string | number; maxUploadBytes?: string | number };
   admin?: { listen?: string | number; allowPublic?: boolean; tls?: TlsInput; publicUrl?: string; jwtSecret?: string; jwks?: { url: string; issuer: string; audience: string } };
   approvals?: { approvers?: string[]; groups?: Record<string, string[]>; ttl?: string; maxPending?: number; keepDecided?: string; deliverWithin?: string; notify?: { robot: string; linkTtl?: string } };
@@ -47,6 +49,8 @@ export const SERVER_DEFAULTS = { headersTimeout: '15s', requestTimeout: '60s', k
 export interface Robot { alias: string; key: string; limit: Rate }
 /** A self-built app: the real corpsecret stays here; agents are given `clientSecret` instead. */
 export interface App { name: string; corpId: string; corpSecret: string; agentId: number; clientSecret: string; limit: Rate }
+/** An intelligent robot on the bot WebSocket: the real secret stays here; agents log in with `clientSecret`. */
+export interface Bot { alias: string; botId: string; secret: string; clientSecret: string; limit: Rate }
 
 /** The complete internal configuration: every default filled, every secret resolved, every unit parsed. */
 export interface ResolvedConfig {
@@ -66,6 +70,10 @@ export interface ResolvedConfig {
   egress?: EgressConfig;
   robots: Map<string, Robot>;
   apps: Map<string, App>;
+  /** Bots by alias (the bot WebSocket). */
+  bots: Map<string, Bot>;
+  /** Where the firewall opens each bot's WebSocket: WeCom's wss://openws.work.weixin.qq.com by default. */
+  botUpstream: URL;
   limits: { global?: Rate; perCaller?: Rate; pacingMaxWaitMs: number; maxBodyBytes: number; maxUploadBytes: number };
   /** Approvers' tokens: HS256 with jwtSecret, and/or asymmetric ones checked against a JWKS (issuer and audience required). */
   admin?: { listen: Listen; allowPublic: boolean; tls?: TlsFiles; publicUrl?: string; jwtSecret?: Uint8Array; jwks?: { url: URL; issuer: string; audience: string } };
@@ -128,6 +136,8 @@ export class ConfigError extends Error {
 
 export const ROBOT_DEFAULT_LIMIT = '20/min'; // WeCom's own limit per robot
 export const APP_DEFAULT_LIMIT = '600/min'; // app sends per app; per-member limits are separate
+export const BOT_DEFAULT_LIMIT = '20/min'; // outbound messages per bot, as for group robots
+export const BOT_UPSTREAM = 'wss://openws.work.weixin.qq.com';
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
 const validate = ajv.compile(configSchema);
@@ -207,6 +217,16 @@ export function resolveConfig(
     const clash = [...apps.values()].find((b) => b !== a && b.corpId === a.corpId && b.clientSecret === a.clientSecret);
     if (clash && name < clash.name) problems.push(`${where(`/apps/${name}/clientSecret`)}: /apps/${name}/clientSecret: apps ${name} and ${clash.name} share a corpId and clientSecret; a token request could not tell them apart`);
   }
+  const bots = new Map<string, Bot>();
+  for (const [alias, b] of Object.entries(c.bots ?? {})) {
+    const botSecret = secret(`/bots/${alias}/secret`, b.secret);
+    const clientSecret = secret(`/bots/${alias}/clientSecret`, b.clientSecret);
+    const limit = attempt(`/bots/${alias}/limit`, () => parseRate(b.limit ?? BOT_DEFAULT_LIMIT));
+    if (botSecret && clientSecret === botSecret) problems.push(`${where(`/bots/${alias}/clientSecret`)}: /bots/${alias}/clientSecret: must differ from secret: it is what the agent holds instead`);
+    const twin = [...bots.values()].find((o) => o.botId === b.botId);
+    if (twin) problems.push(`${where(`/bots/${alias}/botId`)}: /bots/${alias}/botId: bots ${twin.alias} and ${alias} have the same botId; a login could not tell them apart`);
+    if (botSecret && clientSecret && limit) bots.set(alias, { alias, botId: b.botId, secret: botSecret, clientSecret, limit });
+  }
   const jwtSecret = c.admin?.jwtSecret ? secret('/admin/jwtSecret', c.admin.jwtSecret) : undefined;
   if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push(`${where('/admin/jwtSecret')}: /admin/jwtSecret: an HS256 secret needs at least 32 characters`);
   const listenAt = (pointer: string, v: string | number | undefined, port: number) => attempt(pointer, () => parseListen(v ?? `127.0.0.1:${port}`));
@@ -238,6 +258,8 @@ export function resolveConfig(
     egress,
     robots,
     apps,
+    bots,
+    botUpstream: new URL(c.botUpstream ?? BOT_UPSTREAM),
     limits: {
       global: rate('/limits/global', c.limits?.global),
       perCaller: rate('/limits/perCaller', c.limits?.perCaller),

@@ -85,6 +85,18 @@ export const configSchema = {
         },
       },
     },
+    // The bot WebSocket (lib/transports/bot/): the real secret stays here; agents log in with clientSecret.
+    bots: {
+      type: 'object',
+      propertyNames: { pattern: NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['botId', 'secret', 'clientSecret'],
+        properties: { botId: { type: 'string', minLength: 1, maxLength: 128 }, secret: secretRef, clientSecret: secretRef, limit: rate, description: { type: 'string' } },
+      },
+    },
+    botUpstream: { type: 'string', pattern: '^wss?://' },
     limits: {
       type: 'object',
       additionalProperties: false,

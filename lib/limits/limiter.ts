@@ -20,9 +20,9 @@ export interface LimitsConfig {
   pacingMaxWaitMs: number;
 }
 
-/** Where a message goes: a robot alias or an app name (they may share a name, so the kind is part of the key). */
+/** Where a message goes: a robot alias, an app name or a bot alias (they may share a name, so the kind is part of the key). */
 export interface Target {
-  kind: 'robot' | 'app';
+  kind: 'robot' | 'app' | 'bot';
   name: string;
 }
 

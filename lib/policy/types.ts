@@ -1,5 +1,8 @@
 /** The routes the firewall serves; everything else is refused before policies run. */
-export type Route = 'webhook.send' | 'webhook.upload_media' | 'app.gettoken' | 'app.message_send' | 'app.appchat_send' | 'app.media_upload' | 'app.media_get' | 'app.admin' | 'app.other';
+export type Route = HttpRoute | BotRoute;
+export type HttpRoute = 'webhook.send' | 'webhook.upload_media' | 'app.gettoken' | 'app.message_send' | 'app.appchat_send' | 'app.media_upload' | 'app.media_get' | 'app.admin' | 'app.other';
+/** Outbound frames on the bot WebSocket (lib/transports/bot/), by command. */
+export type BotRoute = 'bot.respond_msg' | 'bot.send_msg' | 'bot.respond_update_msg' | 'bot.respond_welcome_msg' | 'bot.upload_media' | 'bot.send_biz_msg' | 'bot.other';
 
 export type Action = 'allow' | 'reject' | 'approve';
 
@@ -10,15 +13,19 @@ export type RuleMode = 'enforce' | 'monitor';
 export interface PolicyRequest {
   route: Route;
   path: string;
-  /** The robot alias (webhook routes) or the app name (app routes). */
+  /** The robot alias (webhook routes), the app name (app routes) or the bot alias (bot routes). */
   robot?: string;
   app?: string;
+  bot?: string;
   caller: string;
   /** webhook/send: the body's msgtype; upload_media: the type query parameter. */
   msgtype?: string;
   /**
    * webhook/send, message/send, appchat/send: the parsed body; upload_media: { type, media: { filename,
    * size, contentType } }; privileged app endpoints: the JSON body, or the query parameters of a GET.
+   * Bot frames: the frame's body; a reply (respond_*) also carries the chat it answers, as remembered
+   * from the inbound callback: `chatid` (the group, or the user of a single chat), `chattype` and
+   * `from: { userid }`; bot.upload_media: { type, media: { filename, size } } (init, for the whole upload).
    */
   payload: unknown;
 }
