@@ -18,7 +18,9 @@ import { FirewallError } from './errors.js';
 import { UpstreamProxy } from './upstream/proxy.js';
 import { UpstreamGuard } from './upstream/guard.js';
 import { Cooldowns } from './limits/cooldowns.js';
-import { createProxyHandler, type ProxyHandlerDeps } from './http/proxy-handler.js';
+import { createHttpHandler } from './transports/http/handler.js';
+import { createPipeline } from './pipeline/pipeline.js';
+import type { Remembered } from './pipeline/dedupe.js';
 import { createAdminApp } from './http/admin.js';
 import { createAuthenticator } from './http/auth.js';
 import { createLogger } from './log.js';
@@ -175,23 +177,31 @@ export function createFirewall(options: FirewallOptions): Firewall {
   };
   warnUnapprovable();
   const minted = new MintedTokens(tokenKey, { get: (name) => config.apps.get(name) });
-  const handlerDeps: ProxyHandlerDeps = {
+  // One pipeline for every transport: policies, limits, approvals, repeats.
+  const pipeline = createPipeline({
+    policies: () => policies,
+    get limits() {
+      return limits;
+    },
+    approvals,
+    audit,
+    log,
+    dedupe: config.dedupe.enabled ? new Dedupe<Remembered>(config.dedupe) : undefined,
+  });
+  const handle = createHttpHandler({
     get config() {
       return config;
     },
     get limits() {
       return limits;
     },
-    policies: () => policies,
-    approvals,
     audit,
+    log,
+    pipeline,
     proxy,
     apps,
     minted,
-    log,
-    dedupe: config.dedupe.enabled ? new Dedupe(config.dedupe) : undefined,
-  };
-  const handle = createProxyHandler(handlerDeps);
+  });
   if (config.admin?.allowPublic) {
     log.warn('admin.allowPublic: the approvals console and API may be bound beyond loopback; only bearer tokens guard them', { listen: `${config.admin.listen.host}:${config.admin.listen.port}`, tls: config.admin.tls ? 'on' : 'off: tokens and pending messages cross the network in clear' });
   }

@@ -65,7 +65,7 @@ export class Deliveries {
     const deliverBy = Date.parse(record.deliverBy ?? record.expiresAt);
     if (record.nextAttemptAt !== undefined && Date.now() >= deliverBy) return this.giveUp(record, who, what, 'approved');
 
-    const kind = record.route.startsWith('app.') ? 'app' : 'robot';
+    const kind = targetKindOf(record.route);
     // A reload removed its robot or app: waiting will not bring it back.
     if (!limits.has({ kind, name: record.robot })) return this.fail(record, who, what, { status: 0, body: `${kind} ${record.robot} is no longer configured; not sent`, code: 'INTERNAL' }, 'approved');
     const recipients = record.route === 'app.message_send' ? recipientsOf(parseObject(record.payload)) : undefined;
@@ -144,6 +144,9 @@ export class Deliveries {
     return done;
   }
 }
+
+/** Whose limit an approved record spends: its app, bot or robot. */
+export const targetKindOf = (route: string): 'app' | 'bot' | 'robot' => (route.startsWith('app.') ? 'app' : route.startsWith('bot.') ? 'bot' : 'robot');
 
 /** A refusal that waiting will not change: the robot or app is no longer configured. */
 const isUnsendable = (err: unknown) => err instanceof FirewallError && err.code === 'INTERNAL';

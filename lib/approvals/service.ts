@@ -144,6 +144,25 @@ export class Approvals {
     return record;
   }
 
+  /**
+   * A parked stream reply grew: the record's bytes become its latest state (what an approver sees
+   * and what is sent), earlier votes are cleared. false once it was decided (the new state is not
+   * what was decided on).
+   */
+  revise(id: string, payload: Buffer, who: string): boolean {
+    let revised: boolean;
+    try {
+      revised = this.deps.store.revise(id, payload);
+    } catch (err) {
+      throw new FirewallError('STORE_UNAVAILABLE', 'could not update the parked message', { cause: err });
+    }
+    if (revised) {
+      const now = this.deps.store.get(id)!;
+      this.deps.audit.record({ decision: 'revised', request_id: now.requestId, who, what: { route: now.route, robot: now.robot, msgtype: now.msgtype, size: payload.length, sha256: now.sha256, approval_id: id }, why: { reason: 'a later frame of the parked stream: approvers see its latest state' } });
+    }
+    return revised;
+  }
+
   history(query: HistoryQuery): Approval[] {
     return this.deps.store.history(query);
   }

@@ -115,6 +115,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream, next_attempt_at = NULL WHERE id = @id AND status = @from`),
       heldPending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' AND held = 1`),
       withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
+      revise: this.db.prepare(`UPDATE approvals SET payload = @payload, sha256 = @sha256, decisions = '[]' WHERE id = @id AND status = 'pending'`),
       expireOne: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'`),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
       spend: this.db.prepare('INSERT OR IGNORE INTO spent_tokens (jti, approval_id, expires_at) VALUES (?, ?, ?)'),
@@ -242,6 +243,10 @@ export class SqliteApprovalStore implements ApprovalStore {
       for (const r of held) this.stmts.expireOne.run(r.id);
       return held.map((r) => ({ ...r, status: 'expired' as const }));
     }).immediate();
+  }
+
+  revise(id: string, payload: Buffer): boolean {
+    return this.stmts.revise.run({ id, payload, sha256: createHash('sha256').update(payload).digest('hex') }).changes === 1;
   }
 
   expireNow(id: string): boolean {

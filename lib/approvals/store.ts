@@ -114,6 +114,11 @@ export interface ApprovalStore {
   finish(id: string, status: 'sent' | 'failed', upstream: UpstreamOutcome, from?: 'sending' | 'approved'): Approval;
   /** Expires every pending held record (their requests were cut by a stop); returns them. */
   expireHeld(): Approval[];
+  /**
+   * Replaces a pending record's bytes (a parked stream reply that grew: approvers see its latest
+   * state) and clears the votes cast on the earlier bytes; false if it was no longer pending.
+   */
+  revise(id: string, payload: Buffer): boolean;
   /** Expires one pending record now (a held request gave up waiting); false if it was no longer pending. */
   expireNow(id: string): boolean;
   /** Marks pending records past their expiry as expired; returns how many. */

@@ -9,15 +9,18 @@ const MESSAGE = Symbol.for('message'); // winston's key for the formatted line
 // rule names and digests, never from keys or tokens; the redactor runs over every line anyway, as a
 // second guard.
 
-export type AuditDecision = 'token_issued' | 'forwarded' | 'rejected' | 'parked' | 'rate_limited' | 'approval_vote' | 'approved' | 'approval_rejected' | 'sent' | 'send_failed' | 'upstream_error' | 'notified' | 'notify_failed' | 'payloads_purged' | 'heartbeat' | 'alert' | 'duplicate' | 'tunnelled';
+export type AuditDecision = 'token_issued' | 'forwarded' | 'rejected' | 'parked' | 'rate_limited' | 'approval_vote' | 'approved' | 'approval_rejected' | 'sent' | 'send_failed' | 'upstream_error' | 'notified' | 'notify_failed' | 'payloads_purged' | 'heartbeat' | 'alert' | 'duplicate' | 'tunnelled' | 'revised' | 'subscribed' | 'received';
 
 export interface AuditRecord {
   decision: AuditDecision;
   request_id: string;
   /** The caller's identity. For approval events: the approver. */
   who: string;
-  /** `host`: the egress proxy's CONNECT or request target (egress.* routes). */
-  what: { route?: string; robot?: string; msgtype?: string; size?: number; sha256?: string; approval_id?: string; host?: string };
+  /**
+   * `host`: the egress proxy's CONNECT or request target (egress.* routes). `msgid`, `chat`, `sender`:
+   * an inbound bot callback's metadata (never its content).
+   */
+  what: { route?: string; robot?: string; msgtype?: string; size?: number; sha256?: string; approval_id?: string; host?: string; msgid?: string; chat?: string; sender?: string };
   /**
    * monitor: rules in `mode: monitor` that applied to this request, and what each would have
    * decided (not enforced). Only on the request's own record, and only when one applied.

@@ -8,10 +8,11 @@ import { LRUCache } from 'lru-cache';
 // not, so a retry after one of those is judged afresh.
 // In memory (lru-cache) for one process; a shared store can implement the same contract later.
 
-export interface RememberedAnswer {
-  status: number;
-  contentType: string;
-  body: Buffer;
+export interface RememberedAnswer<T = unknown> {
+  /** How the first request ended, for the transport to answer the repeat with. */
+  outcome: T;
+  /** Its size in bytes (WeCom's answer body): large answers are not kept. */
+  size: number;
   /** The request that produced the answer: repeats point at it. */
   requestId: string;
   /** The payload digest, to tell a reused Idempotency-Key with another payload from a repeat. */
@@ -29,13 +30,13 @@ export interface DedupeKeyParts {
   sha256: string;
 }
 
-export type DedupeOutcome = { kind: 'first' } | { kind: 'repeat'; answer: RememberedAnswer } | { kind: 'conflict'; answer: RememberedAnswer };
+export type DedupeOutcome<T = unknown> = { kind: 'first' } | { kind: 'repeat'; answer: RememberedAnswer<T> } | { kind: 'conflict'; answer: RememberedAnswer<T> };
 
 /** Answers at most this large are remembered (WeCom's answers are tiny JSON). */
 const MAX_REMEMBERED_BYTES = 64 * 1024;
 
-export class Dedupe {
-  private readonly answers: LRUCache<string, RememberedAnswer>;
+export class Dedupe<T = unknown> {
+  private readonly answers: LRUCache<string, RememberedAnswer<T>>;
   private readonly inflight = new Map<string, Promise<unknown>>();
 
   constructor(options: { windowMs: number; maxEntries: number }) {
@@ -52,7 +53,7 @@ export class Dedupe {
    * Runs `handle` unless `key` was answered within the window. A repeat arriving while the first is
    * still on its way waits for it. `handle` returns the answer to remember, or undefined.
    */
-  async run(key: string, sha256: string, handle: () => Promise<RememberedAnswer | undefined>): Promise<DedupeOutcome> {
+  async run(key: string, sha256: string, handle: () => Promise<RememberedAnswer<T> | undefined>): Promise<DedupeOutcome<T>> {
     for (;;) {
       const known = this.answers.get(key);
       if (known) return { kind: known.sha256 === sha256 ? 'repeat' : 'conflict', answer: known };
@@ -64,7 +65,7 @@ export class Dedupe {
     this.inflight.set(key, first);
     try {
       const answer = await first;
-      if (answer && answer.body.length <= MAX_REMEMBERED_BYTES) this.answers.set(key, answer);
+      if (answer && answer.size <= MAX_REMEMBERED_BYTES) this.answers.set(key, answer);
     } finally {
       this.inflight.delete(key);
     }

@@ -10,18 +10,11 @@ import type { UpstreamGuard } from './guard.js';
 // The live forward path. http-proxy sends the checked body upstream over keep-alive sockets; the
 // answer is buffered and handed to the guard (guard.ts) BEFORE anything is written to the agent, so
 // a "system busy" can be retried with the same bytes and the agent sees one answer. The answer the
-// guard settles on is relayed unchanged but for hop-by-hop headers, and WeCom's errcode is read from
-// it for the audit. WeCom's answers are small JSON; anything past BUFFER_LIMIT is streamed through
+// guard settles on is returned for the HTTP transport to relay, with WeCom's errcode read from it
+// for the audit. WeCom's answers are small JSON; anything past BUFFER_LIMIT is streamed through
 // as it comes, and is then final (it cannot be taken back to retry).
 
 const BUFFER_LIMIT = 1024 * 1024;
-
-export interface ForwardResult {
-  status: number;
-  errcode?: number;
-  /** Attempts it took; more than 1 when WeCom was busy and the same bytes were sent again. */
-  attempts: number;
-}
 
 /** The agent went away: nothing more is sent for it. */
 export class AgentGone extends Error {
@@ -64,21 +57,17 @@ export class UpstreamProxy {
   }
 
   /**
-   * Sends `body` to `path` (which carries the real key) through the guard and relays the answer to
-   * `res`. The agent's own headers are replaced: WeCom gets only what it needs, nothing the agent or
-   * a caller token put there. `target` (`robot:<alias>`) is whose 45009 cooldown applies. Throws the
-   * guard's UpstreamRefusal, or AgentGone.
+   * Sends `body` to `path` (which carries the real key) through the guard and returns the answer it
+   * settled on, for the transport to relay (an answer past BUFFER_LIMIT is already streamed to `res`:
+   * `relayed`). The agent's own headers are replaced: WeCom gets only what it needs, nothing the
+   * agent or a caller token put there. `target` (`robot:<alias>`) is whose 45009 cooldown applies.
+   * Throws the guard's UpstreamRefusal, or AgentGone.
    */
-  async forward(req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer, contentType: string, target?: string): Promise<ForwardResult> {
+  async forward(req: http.IncomingMessage, res: http.ServerResponse, path: string, body: Buffer, contentType: string, target?: string): Promise<UpstreamAnswer> {
     req.headers = { 'content-type': contentType, 'content-length': String(body.length), accept: 'application/json' };
     const answer = await this.guard.call({ target }, () => this.attempt(req, res, path, body));
-    if (!answer.relayed) {
-      const headers = relayHeaders(answer.headers);
-      headers['content-length'] = answer.body.length;
-      res.writeHead(answer.status, headers);
-      res.end(answer.body);
-    }
-    return { status: answer.status, errcode: answer.errcode, attempts: answer.attempts ?? 1 };
+    answer.attempts ??= 1;
+    return answer;
   }
 
   /** One attempt: the answer buffered (or, past BUFFER_LIMIT, already streamed to the agent). */

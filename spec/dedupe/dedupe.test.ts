@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Dedupe, type RememberedAnswer } from '../../lib/dedupe/dedupe.js';
 
-const answer = (sha256 = 'd1', requestId = 'r1'): RememberedAnswer => ({ status: 200, contentType: 'application/json', body: Buffer.from('{"errcode":0}'), requestId, sha256 });
+const answer = (sha256 = 'd1', requestId = 'r1'): RememberedAnswer => ({ outcome: { status: 200, body: '{"errcode":0}' }, size: 13, requestId, sha256 });
 const key = (over: Partial<Parameters<typeof Dedupe.key>[0]> = {}) => Dedupe.key({ caller: '10.0.0.1', route: 'webhook.send', path: '/cgi-bin/webhook/send', target: 'ops', sha256: 'd1', ...over });
 
 describe('Dedupe', () => {

@@ -7,6 +7,15 @@ import { readBody } from '../../lib/request/body.js';
 import { parseMessage } from '../../lib/request/parse-message.js';
 import { UpstreamGuard } from '../../lib/upstream/guard.js';
 import { Cooldowns } from '../../lib/limits/cooldowns.js';
+import { writeOutcome } from '../../lib/transports/http/answer.js';
+import { Redactor } from '../../lib/config/secrets.js';
+import type { UpstreamAnswer } from '../../lib/upstream/send.js';
+
+/** As the HTTP transport does: the answer the guard settled on, relayed to the agent. */
+const relay = (res: http.ServerResponse) => (answer: UpstreamAnswer) => {
+  writeOutcome(res, { kind: 'forwarded', answer }, new Redactor());
+  return { status: answer.status, errcode: answer.errcode, attempts: answer.attempts };
+};
 
 const SETTINGS = { retries: 2, baseDelayMs: 10, maxDelayMs: 50, budgetMs: 1000, breaker: { failures: 5, halfOpenAfterMs: 1000 }, cooldownMs: 1000 };
 const guardFor = (url: string) => new UpstreamGuard(new URL(url), SETTINGS, new Cooldowns());
@@ -25,7 +34,7 @@ describe('UpstreamProxy', () => {
     const agent = new http.Agent({ keepAlive: true });
     const proxy = new UpstreamProxy(new URL(upstream.url), agent, 2000, guardFor(upstream.url));
     let result: unknown;
-    const front = await listen((req, res) => void proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', Buffer.from('{}'), 'application/json').then((r) => (result = r)));
+    const front = await listen((req, res) => void proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', Buffer.from('{}'), 'application/json').then(relay(res)).then((r) => (result = r)));
     const res = await fetch(`${front.url}/anything`, { method: 'POST', body: 'ignored' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-wecom'), 'yes');
@@ -95,7 +104,7 @@ describe('UpstreamProxy', () => {
     const agent = new http.Agent({ keepAlive: true });
     const proxy = new UpstreamProxy(new URL(upstream.url), agent, 2000, guardFor(upstream.url));
     let result: unknown;
-    const front = await listen((req, res) => void proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', Buffer.from('{"n":1}'), 'application/json').then((r) => (result = r)));
+    const front = await listen((req, res) => void proxy.forward(req, res, '/cgi-bin/webhook/send?key=real', Buffer.from('{"n":1}'), 'application/json').then(relay(res)).then((r) => (result = r)));
     const res = await fetch(`${front.url}/x`, { method: 'POST', body: 'ignored' });
     assert.deepEqual([res.status, ((await res.json()) as { errcode: number }).errcode], [200, 0]);
     assert.deepEqual(result, { status: 200, errcode: 0, attempts: 3 });

@@ -1,38 +1,39 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { FirewallError } from '../errors.js';
-import type { AuditRecord } from '../audit/audit.js';
-import { upstreamPath } from '../upstream/agent.js';
-import { routeRequest, splitTokenPrefix, type RoutedRequest } from '../request/route.js';
-import { CallerRefused } from '../callers/identify.js';
-import { AgentGone } from '../upstream/proxy.js';
-import type { ProxyHandlerDeps, RequestContext } from './context.js';
-import { robotRoute } from './robot-route.js';
-import { appRoute, gettokenRoute } from './app-route.js';
-import { sendError } from './respond.js';
-import { throttle, type Throttled } from '../log-throttle.js';
+import type { AuditRecord } from '../../audit/audit.js';
+import { upstreamPath } from '../../upstream/agent.js';
+import { routeRequest, splitTokenPrefix, type RoutedRequest } from '../../request/route.js';
+import { CallerRefused } from '../../callers/identify.js';
+import { AgentGone } from '../../upstream/proxy.js';
+import { FirewallError } from '../../errors.js';
+import type { HttpContext, HttpDeps } from './context.js';
+import { robotRoute } from './robot.js';
+import { appRoute, gettokenRoute } from './app.js';
+import { writeOutcome } from './answer.js';
+import { sendError } from '../../http/respond.js';
+import { throttle, type Throttled } from '../../log-throttle.js';
 
-// The request path at the edge: caller → route → credential → body → policies → limits → forward or park.
-// Everything before the forward can refuse; nothing is forwarded unless a policy allowed it. Every
-// request, whatever happens to it, leaves one audit record.
+// The HTTP transport, on `listen` and inside egress tunnels alike: caller → route → credential →
+// body, turned into a pipeline Request (lib/pipeline/), whose outcome is written back as WeCom would
+// answer. Everything before the forward can refuse; every request, whatever happens to it, leaves
+// one audit record.
 
-export type { ProxyHandlerDeps } from './context.js';
 export type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 const LOG_WINDOW_MS = 10_000;
 const LOG_BURST = 10;
 
-export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
+export function createHttpHandler(deps: HttpDeps): NodeHandler {
   const { audit, log } = deps;
   // Built once per config (a reload brings a new one): the upstream send path of each robot (it
   // carries the real key), and who owns each real credential, to recognise one sent by an agent.
-  let builtFor: ProxyHandlerDeps['config'] | undefined;
-  let robot: ReturnType<typeof robotRoute>;
+  let builtFor: HttpDeps['config'] | undefined;
+  let sendPaths: Map<string, string>;
   let owners: Map<string, string>;
   const refresh = () => {
     if (builtFor !== deps.config) {
       builtFor = deps.config;
-      robot = robotRoute(new Map([...builtFor.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)])));
+      sendPaths = new Map([...builtFor.robots.values()].map((r) => [r.alias, upstreamPath('/cgi-bin/webhook/send', r.key)]));
       owners = new Map([...[...builtFor.robots.values()].map((r) => [r.key, `robot ${r.alias}`] as const), ...[...builtFor.apps.values()].map((a) => [a.corpSecret, `app ${a.name}`] as const)]);
     }
   };
@@ -79,11 +80,10 @@ export function createProxyHandler(deps: ProxyHandlerDeps): NodeHandler {
       const routed = routeRequest(req.method ?? '', req.url ?? '/');
       record.what.route = routed.route;
       if (routed.kind !== 'app') flagLeak(routed, record, requestId);
-      const ctx: RequestContext = { req, res, requestId, caller, record, routed, deps };
+      const ctx: HttpContext = { req, res, requestId, caller, record, routed, deps };
       refresh();
-      if (routed.kind === 'robot') return robot(ctx);
       if (routed.kind === 'token') return gettokenRoute(ctx);
-      return appRoute(ctx);
+      writeOutcome(res, await (routed.kind === 'robot' ? robotRoute(ctx, sendPaths) : appRoute(ctx)), deps.config.redactor);
     };
 
     run()

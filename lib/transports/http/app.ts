@@ -1,23 +1,22 @@
 import { timingSafeEqual } from 'node:crypto';
-import { FirewallError } from '../errors.js';
-import type { App } from '../config/load.js';
-import { assertBodyUnread, readBody } from '../request/body.js';
-import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../request/parse-message.js';
-import { relayHeaders } from '../upstream/relay.js';
-import { parseUpload, uploadType } from '../request/parse-upload.js';
-import { recipientsOf } from '../limits/recipients.js';
-import type { RequestContext } from './context.js';
-import { judge } from './judge.js';
-import { deduplicated } from './dedupe-route.js';
-import { auditAttempts, auditUpstreamFailure, spending } from '../upstream/outcome.js';
-import { sendJson } from './respond.js';
+import { FirewallError } from '../../errors.js';
+import type { App } from '../../config/load.js';
+import { assertBodyUnread, readBody } from '../../request/body.js';
+import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../../request/parse-message.js';
+import { parseUpload, uploadType } from '../../request/parse-upload.js';
+import { recipientsOf } from '../../limits/recipients.js';
+import { auditUpstreamFailure } from '../../upstream/outcome.js';
+import { sendJson } from '../../http/respond.js';
+import type { Outcome } from '../../pipeline/request.js';
+import { requestOf, type HttpContext } from './context.js';
+import { dedupeOf } from './idempotency.js';
 
 // The self-built-app API. Agents hold a client secret and tokens the firewall minted; the real
 // corpsecret and WeCom's tokens stay here. Every call is checked like a robot message, then made
 // with the real token (fetched, cached, refreshed on 40014/42001 by AppClient).
 
 /** GET /cgi-bin/gettoken?corpid=&corpsecret=<client secret>: answered here, never forwarded as such. */
-export async function gettokenRoute(ctx: RequestContext): Promise<void> {
+export async function gettokenRoute(ctx: HttpContext): Promise<void> {
   const { routed, record, deps } = ctx;
   const corpid = routed.query.get('corpid');
   const secret = routed.query.get('corpsecret');
@@ -41,8 +40,8 @@ export async function gettokenRoute(ctx: RequestContext): Promise<void> {
 }
 
 /** message/send, appchat/send, media upload/get and the privileged endpoints, with a minted token. */
-export async function appRoute(ctx: RequestContext): Promise<void> {
-  const { req, res, routed, record, deps } = ctx;
+export async function appRoute(ctx: HttpContext): Promise<Outcome> {
+  const { req, routed, record, deps } = ctx;
   const found = deps.minted.lookup(routed.credential);
   if ('error' in found) throw new FirewallError(found.error === 'expired' ? 'EXPIRED_ACCESS_TOKEN' : 'INVALID_ACCESS_TOKEN', 'get a token from /cgi-bin/gettoken on the firewall');
   const { app } = found;
@@ -85,28 +84,19 @@ export async function appRoute(ctx: RequestContext): Promise<void> {
     }
   }
 
-  const target = { kind: 'app' as const, name: app.name };
-  const request = { route: routed.route, path: routed.path, app: app.name, caller: ctx.caller, msgtype, payload };
   if (!bytes) contentType = '';
   const body = bytes ?? Buffer.alloc(0);
-  await deduplicated(ctx, body, app.name, async () => {
-    if ((await judge(ctx, request, target, { bytes: body, contentType, upstreamQuery: query })) === 'parked') return;
-
-    const recipients = routed.route === 'app.message_send' ? recipientsOf(payload) : undefined;
-    const tokens = await deps.limits.take({ caller: ctx.caller, target, recipients });
-    record.decision = 'forwarded';
-    let answer;
-    try {
-      answer = await spending(tokens, () => deps.apps.call(app, routed.method, routed.path, query, bytes, contentType));
-    } catch (err) {
-      throw auditUpstreamFailure(record, err);
-    }
-    record.upstream_status = answer.status;
-    record.upstream_errcode = answer.errcode;
-    auditAttempts(record, answer.attempts);
-    res.writeHead(answer.status, { ...relayHeaders(answer.headers), 'content-length': answer.body.length });
-    res.end(answer.body);
-  }, identity);
+  const request = requestOf(ctx, {
+    target: { kind: 'app', name: app.name },
+    msgtype,
+    payload,
+    bytes: body,
+    contentType,
+    upstreamQuery: query,
+    recipients: routed.route === 'app.message_send' ? recipientsOf(payload) : undefined,
+    dedupe: dedupeOf(req, identity),
+  });
+  return deps.pipeline(request, () => deps.apps.call(app, routed.method, routed.path, query, bytes, contentType));
 }
 
 /** The body's agentid must be its app's, as an integer: a token of one app cannot send as another. */
