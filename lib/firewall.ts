@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import type { Duplex } from 'node:stream';
 import { statSync } from 'node:fs';
 import type express from 'express';
 import type { Logger } from 'winston';
@@ -10,7 +11,7 @@ import { ApprovalLinks } from './approvals/links.js';
 import { createNotifier } from './approvals/notify.js';
 import { createAuditLog, type AuditLog, type AuditRecord } from './audit/audit.js';
 import { upstreamAgent, upstreamPath } from './upstream/agent.js';
-import { requestUpstream } from './upstream/send.js';
+import { requestUpstream, type UpstreamAnswer } from './upstream/send.js';
 import { AppClient } from './apps/client.js';
 import { MintedTokens, loadTokenKey } from './apps/minted-tokens.js';
 import type { Approval } from './approvals/store.js';
@@ -21,6 +22,7 @@ import { Cooldowns } from './limits/cooldowns.js';
 import { createHttpHandler } from './transports/http/handler.js';
 import { createPipeline } from './pipeline/pipeline.js';
 import type { Remembered } from './pipeline/dedupe.js';
+import { BotChannel } from './transports/bot/channel.js';
 import { createAdminApp } from './http/admin.js';
 import { createAuthenticator } from './http/auth.js';
 import { createLogger } from './log.js';
@@ -53,6 +55,11 @@ export interface Firewall {
   readonly log: Logger;
   /** The heartbeat, when `heartbeat:` is configured. */
   readonly heartbeat?: Heartbeat;
+  /**
+   * Serves the bot WebSocket: give it the HTTP server's 'upgrade' events (`server.on('upgrade',
+   * firewall.upgrade)`). The standalone server and the egress proxy do.
+   */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
   /** true once config, policies and store are loaded and the store answers. */
   healthy(): boolean;
   /** Ready to do its job: the store takes writes and WeCom is reachable. */
@@ -106,7 +113,8 @@ export function createFirewall(options: FirewallOptions): Firewall {
   // An approved record goes out with the real credential of its robot or app, looked up at send time.
   // A 45009 cooldown or an open circuit refuses at once (certainly unsent); the delivery schedule
   // (approvals/delivery.ts) tries again when they are over.
-  const deliver = async (record: Approval) => {
+  const deliver = async (record: Approval): Promise<UpstreamAnswer> => {
+    if (record.route.startsWith('bot.')) return bots.deliver(record);
     const [path = '', query = ''] = record.target.split('?');
     if (record.route.startsWith('app.')) {
       const app = config.apps.get(record.robot);
@@ -202,6 +210,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
     apps,
     minted,
   });
+  const bots = new BotChannel({ config: () => config, pipeline, approvals, audit, log, metrics });
   if (config.admin?.allowPublic) {
     log.warn('admin.allowPublic: the approvals console and API may be bound beyond loopback; only bearer tokens guard them', { listen: `${config.admin.listen.host}:${config.admin.listen.port}`, tls: config.admin.tls ? 'on' : 'off: tokens and pending messages cross the network in clear' });
   }
@@ -293,7 +302,11 @@ export function createFirewall(options: FirewallOptions): Firewall {
     healthy: () => !closed && audit.healthy() && store.healthy(),
     ready,
     reload,
-    settleHolds: () => approvals.close(),
+    upgrade: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => bots.upgrade(req, socket, head),
+    settleHolds: () => {
+      bots.closeSockets(); // agents reconnect after the restart; deliveries under way still finish
+      return approvals.close();
+    },
     flushAudit: () => audit.flush(),
     close: async () => {
       if (closed) return;
@@ -302,7 +315,9 @@ export function createFirewall(options: FirewallOptions): Firewall {
       clearInterval(purger);
       await heartbeat?.stop();
       await resumed; // never close the store under a send in progress
+      bots.closeSockets();
       await approvals.close(); // held requests answered 503 and expired; sends under way finished
+      bots.close();
       proxy.close();
       agent.destroy();
       await audit.close();

@@ -44,7 +44,7 @@ export async function serve(options: FirewallOptions & { egressLookup?: Lookup }
   const { config } = firewall;
   const started = (server: Listener) => (stops.push(() => stop(server)), server);
   try {
-    const proxyServer = started(await listen(app, config.listen, config.server, config.tls));
+    const proxyServer = started(await listen(app, config.listen, config.server, config.tls, (server) => server.on('upgrade', firewall.upgrade)));
     const adminServer = firewall.admin && config.admin ? started(await listen(firewall.admin, config.admin.listen, config.server, config.admin.tls)) : undefined;
     const egress = config.egress ? await startEgress(firewall, { lookup: options.egressLookup }) : undefined;
     if (egress) stops.push(() => egress.close());

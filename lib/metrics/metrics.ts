@@ -29,6 +29,7 @@ export class Metrics {
   readonly heartbeatLastSuccess = new Gauge({ name: 'wecom_firewall_heartbeat_last_success_timestamp_seconds', help: 'When a heartbeat message last reached WeCom', registers: [this.registry] });
   readonly reloads = new Counter({ name: 'wecom_firewall_reloads_total', help: 'Config and policy reloads, by result', labelNames: ['result'], registers: [this.registry] });
   private readonly monitored = new Counter({ name: 'wecom_firewall_policy_monitor_total', help: 'Requests a rule in mode monitor applied to, by rule and what it would have decided (not enforced)', labelNames: ['rule', 'would'], registers: [this.registry] });
+  readonly botFrames = new Counter({ name: 'wecom_firewall_bot_frames_total', help: 'Bot WebSocket frames passed through without an audit line each (pings, upload chunks) and inbound callbacks and events, by bot', labelNames: ['bot', 'frame'], registers: [this.registry] });
   readonly duplicates = new Counter({ name: 'wecom_firewall_duplicates_total', help: 'Repeated requests answered with the first answer, by route', labelNames: ['route'], registers: [this.registry] });
 
   /** `pending` and `healthy` are read at scrape time. */

@@ -103,7 +103,7 @@ describe('the egress proxy, loopback only (no callers:)', () => {
     agent.destroy();
   });
 
-  it('intercepts the bot WebSocket host but refuses its requests until the bot channel exists (501 / 9900028)', async () => {
+  it('intercepts the bot WebSocket host: an upgrade without bots: configured is 501 / 9900028, a plain request 404'), async () => {
     const c = await connect(stack.server.egressUrl!, 'openws.work.weixin.qq.com:443');
     assert.equal(c.status, 200);
     const t = await handshake(c.socket, 'openws.work.weixin.qq.com', ca);
@@ -113,7 +113,7 @@ describe('the egress proxy, loopback only (no callers:)', () => {
     assert.deepEqual([r.status, r.json.errcode], [501, 9900028]);
     const c2 = await connect(stack.server.egressUrl!, 'openws.work.weixin.qq.com:443');
     const plain = await request(agentOver(await handshake(c2.socket, 'openws.work.weixin.qq.com', ca)), { path: '/', host: 'openws.work.weixin.qq.com' });
-    assert.deepEqual([plain.status, plain.json.errcode], [501, 9900028]);
+    assert.deepEqual([plain.status, plain.json.errcode], [404, 9900002]);
   });
 
   it('refuses every other target with 403 and a one-line reason, audited and counted', async () => {
@@ -164,7 +164,7 @@ describe('the egress proxy, loopback only (no callers:)', () => {
     const other = await via('https://api.example.com/v1/anything', text(note()), 'api.example.com');
     assert.deepEqual([other.status, other.json.errcode], [403, 9900025]);
     const bot = await via('https://openws.work.weixin.qq.com/', undefined, 'openws.work.weixin.qq.com');
-    assert.deepEqual([bot.status, bot.json.errcode], [501, 9900028]);
+    assert.deepEqual([bot.status, bot.json.errcode], [404, 9900002]);
     const direct = await via('/cgi-bin/webhook/send?key=ops', text(note()));
     assert.deepEqual([direct.status, direct.json.errcode], [400, 9900030]);
     assert.equal(stack.sim.received().length, before + 2);

@@ -45,7 +45,7 @@ export async function startEgress(firewall: Firewall, options: { lookup?: Lookup
   const server = await listen(onRequest(ctx), egress.listen, config.server, undefined, (s) => {
     ctx.server = s as http.Server;
     s.on('connect', onConnect(ctx) as (req: http.IncomingMessage, socket: unknown, head: Buffer) => void);
-    s.on('upgrade', onUpgrade(ctx) as (req: http.IncomingMessage, socket: unknown) => void);
+    s.on('upgrade', onUpgrade(ctx) as (req: http.IncomingMessage, socket: unknown, head: Buffer) => void);
   }).catch((err: unknown) => {
     leaves.close();
     throw err;

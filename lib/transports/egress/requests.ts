@@ -25,7 +25,7 @@ export function onRequest(ctx: EgressContext): http.RequestListener {
 }
 
 function inTunnel(ctx: EgressContext, tunnel: Tunnel, req: http.IncomingMessage, res: http.ServerResponse): void {
-  if (tunnel.host === BOT_HOST) return refuse(ctx, req, res, tunnel.caller, tunnel.host, new FirewallError('BOT_CHANNEL_UNAVAILABLE'));
+  if (tunnel.host === BOT_HOST) return refuse(ctx, req, res, tunnel.caller, tunnel.host, new FirewallError('UNKNOWN_PATH', `${BOT_HOST} serves only the bot WebSocket`));
   // Only the CONNECT host is ever dialled; a request naming another one would be judged as one host and meant for another.
   const host = hostOf(req.headers.host);
   if (host !== tunnel.host) return refuse(ctx, req, res, tunnel.caller, tunnel.host, new FirewallError('MISDIRECTED_REQUEST', `${(req.headers.host ?? '(none)').slice(0, 255)} inside a tunnel to ${tunnel.host}`));
@@ -42,7 +42,7 @@ function absoluteForm(ctx: EgressContext, req: http.IncomingMessage, res: http.S
     const presented = { address: peer, credentials: parseProxyAuthorization(req.headers['proxy-authorization']) };
     who = ctx.firewall.config.callers.identifyProxied(presented, true);
     if (!url) throw new FirewallError('NOT_A_PROXY_REQUEST');
-    if (host === BOT_HOST) throw new FirewallError('BOT_CHANNEL_UNAVAILABLE');
+    if (host === BOT_HOST) throw new FirewallError('UNKNOWN_PATH', `${BOT_HOST} serves only the bot WebSocket, through a CONNECT tunnel`);
     if (host !== API_HOST || (url.port && url.port !== (url.protocol === 'https:' ? '443' : '80'))) {
       throw new FirewallError('EGRESS_HOST_REFUSED', `${url.host} is not WeCom's API host; absolute-form requests go to ${API_HOST} only`);
     }
@@ -59,12 +59,16 @@ function absoluteForm(ctx: EgressContext, req: http.IncomingMessage, res: http.S
   ctx.firewall(req, res);
 }
 
-/** Upgrades (WebSockets): the bot channel is not served yet, and WeCom's API has none. */
+/**
+ * Upgrades: inside a tunnel to WeCom's bot host, the bot WebSocket (the firewall's bot channel, which
+ * identifies the caller by what it presented on the CONNECT); anywhere else refused: WeCom's API has none.
+ */
 export function onUpgrade(ctx: EgressContext) {
-  return (_req: http.IncomingMessage, socket: Socket): void => {
+  return (req: http.IncomingMessage, socket: Socket, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const tunnel = tunnelOf(socket);
-    const err = !tunnel ? new FirewallError('NOT_A_PROXY_REQUEST', 'an upgrade outside a tunnel') : tunnel.host === BOT_HOST ? new FirewallError('BOT_CHANNEL_UNAVAILABLE') : new FirewallError('UNKNOWN_PATH', 'WeCom\'s API has no WebSocket');
+    if (tunnel?.host === BOT_HOST && hostOf(req.headers.host) === BOT_HOST) return ctx.firewall.upgrade(req, socket, head);
+    const err = !tunnel ? new FirewallError('NOT_A_PROXY_REQUEST', 'an upgrade outside a tunnel') : tunnel.host === BOT_HOST ? new FirewallError('MISDIRECTED_REQUEST', `${(req.headers.host ?? '(none)').slice(0, 255)} inside a tunnel to ${tunnel.host}`) : new FirewallError('UNKNOWN_PATH', "WeCom's API has no WebSocket");
     const record = egressRecord('egress.request', randomUUID(), tunnel?.caller ?? `unknown:${peerOf(socket)?.text ?? 'unknown'}`, tunnel?.host);
     refuseOnSocket(socket, err, record.request_id, (t) => ctx.firewall.config.redactor.redact(t));
     audit(ctx, record, { error: err });

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditRecord } from '../../audit/audit.js';
+import type { Bot } from '../../config/load.js';
+import { FirewallError } from '../../errors.js';
+import type { Request } from '../../pipeline/request.js';
+import type { ChatMemory } from './chats.js';
+import { isObject, type Frame } from './frames.js';
+import { REPLY_COMMANDS, botRouteOf } from './routes.js';
+
+// An outbound frame as a pipeline Request: the frame's body is the payload (a reply also carries the
+// chat it answers, from the callback it names), its exact bytes are what is forwarded or parked, and
+// the req_id and chat travel with a parked record so it can be sent as it would have been.
+
+export interface FrameRequest {
+  request: Request;
+  /** A stream reply: its key (req_id and stream id), for answering its later frames alike. */
+  stream?: string;
+  /** The stream's frame says it is the last. */
+  finish?: boolean;
+}
+
+export function frameRequest(frame: Frame & { cmd: string }, bot: Bot, caller: string, chats: ChatMemory, record: AuditRecord): FrameRequest {
+  const { cmd } = frame;
+  const reqId = frame.headers.req_id;
+  const route = botRouteOf(cmd);
+  record.what.route = route;
+  const body = isObject(frame.body) ? frame.body : {};
+  const bytes = Buffer.from(JSON.stringify(body));
+  const base = { requestId: record.request_id, caller, route, method: 'POST' as const, path: cmd, target: { kind: 'bot' as const, name: bot.alias }, bytes, contentType: 'application/json', record };
+  const msgtype = typeof body.msgtype === 'string' ? body.msgtype : undefined;
+
+  if (route === 'bot.upload_media') {
+    const { type, filename, total_size: size } = body;
+    if (typeof type !== 'string' || typeof filename !== 'string' || !Number.isSafeInteger(size) || (size as number) < 0) {
+      throw new FirewallError('INVALID_PAYLOAD', 'aibot_upload_media_init needs type, filename and total_size');
+    }
+    return { request: { ...base, msgtype: type, payload: { type, media: { filename, size } }, upstreamQuery: '', unparkable: 'an upload on the bot channel cannot be parked (park the message that sends it)' } };
+  }
+  if (REPLY_COMMANDS.has(cmd)) {
+    // The chat it answers, as WeCom named it in the callback (absent when the firewall did not see it).
+    const chat = chats.answering(bot.alias, reqId);
+    const payload = chat ? { ...body, chatid: chat.chatid, chattype: chat.chattype, from: { userid: chat.userid } } : body;
+    const query = new URLSearchParams({ req_id: reqId, ...(chat?.chatid ? { chatid: chat.chatid } : {}), ...(chat?.chattype ? { chattype: chat.chattype } : {}) }).toString();
+    const stream = body.msgtype === 'stream' && isObject(body.stream) ? body.stream : undefined;
+    const streamId = stream && typeof stream.id === 'string' ? stream.id : undefined;
+    return { request: { ...base, msgtype, payload, upstreamQuery: query }, stream: streamId !== undefined ? `${reqId}\0${streamId}` : undefined, finish: stream?.finish === true };
+  }
+  // A new message: the chat is named in the body; its type is added when a callback showed it.
+  const chatid = typeof body.chatid === 'string' ? body.chatid : undefined;
+  const chattype = chatid ? chats.typeOf(bot.alias, chatid) : undefined;
+  return { request: { ...base, msgtype, payload: chattype && body.chattype === undefined ? { ...body, chattype } : body, upstreamQuery: '' } };
+}
+
+export const newRequestId = () => randomUUID();
