@@ -103,7 +103,7 @@ describe('the egress proxy, loopback only (no callers:)', () => {
     agent.destroy();
   });
 
-  it('intercepts the bot WebSocket host: an upgrade without bots: configured is 501 / 9900028, a plain request 404'), async () => {
+  it('intercepts the bot WebSocket host: an upgrade without bots: configured is 501 / 9900028, a plain request 404', async () => {
     const c = await connect(stack.server.egressUrl!, 'openws.work.weixin.qq.com:443');
     assert.equal(c.status, 200);
     const t = await handshake(c.socket, 'openws.work.weixin.qq.com', ca);
