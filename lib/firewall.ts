@@ -247,6 +247,7 @@ export function createFirewall(options: FirewallOptions): Firewall {
       next.config.redactor = redactor;
       ({ config, policies, limits, everyone } = next);
       log.level = config.logLevel;
+      bots.reloaded();
       warnUnapprovable();
       const savedAs = keepSet();
       metrics.reloads.inc({ result: 'ok' });

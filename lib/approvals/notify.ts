@@ -27,7 +27,7 @@ export function notificationCard({ record, links, consoleUrl, redact, now = new 
   const safe = (s: string) => inertMarkdown(redact(s)).replace(/\s+/g, ' ');
   const reason = [...record.reason].length > MAX_REASON ? `${[...record.reason].slice(0, MAX_REASON).join('')}…` : record.reason;
   const minutes = Math.max(0, Math.round((Date.parse(record.expiresAt) - now.getTime()) / 60_000));
-  const target = record.route.startsWith('app.') ? `app ${safe(record.robot)} · ${safe(record.route)}` : `robot ${safe(record.robot)}`;
+  const target = record.route.startsWith('app.') ? `app ${safe(record.robot)} · ${safe(record.route)}` : record.route.startsWith('bot.') ? `bot ${safe(record.robot)} · ${safe(record.route)}` : `robot ${safe(record.robot)}`;
   const head = [
     `**Approval needed** · <font color="warning">${safe(record.rule)}</font>`,
     `> Asked by: ${safe(record.caller)}`,

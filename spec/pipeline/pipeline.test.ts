@@ -15,6 +15,7 @@ import type { AuditRecord } from '../../lib/audit/audit.js';
 import type { UpstreamAnswer } from '../../lib/upstream/send.js';
 import { UpstreamRefusal } from '../../lib/upstream/guard.js';
 import { FirewallError } from '../../lib/errors.js';
+import { parseRate } from '../../lib/config/units.js';
 import { tempDir } from '../helpers.js';
 
 // The pipeline alone, with no transport: plain Requests in, outcomes or FirewallErrors out, a
@@ -38,7 +39,7 @@ function setup(options: { limit?: string; dedupe?: boolean } = {}) {
   const dir = tempDir('wf-pipeline-');
   writeFileSync(join(dir, 'p.yaml'), POLICIES);
   const policies = new PolicySet([dir]);
-  const limits = new Limits({ pacingMaxWaitMs: 0 }, [{ kind: 'bot', name: 'helpdesk', limit: { points: Number((options.limit ?? '2/min').split('/')[0]), durationSec: 60 } }]);
+  const limits = new Limits({ pacingMaxWaitMs: 0 }, [{ kind: 'bot', name: 'helpdesk', limit: parseRate(options.limit ?? '2/min') }]);
   const log = winston.createLogger({ silent: true });
   const audit = { record() {}, healthy: () => true, flush: async () => {}, close: async () => {} };
   const store = new SqliteApprovalStore(tempDir('wf-pipeline-store-'));

@@ -213,6 +213,22 @@ export class BotChannel {
     }
   }
 
+  /**
+   * After a reload: a bot removed, or whose id or secrets changed, is logged out on both sides (its
+   * agent logs in again, against the new settings). The others keep their connections.
+   */
+  reloaded(): void {
+    const bots = this.deps.config().bots;
+    for (const [alias, link] of this.links) {
+      const now = bots.get(alias);
+      const was = link.upstream?.bot ?? link.session?.bot;
+      if (!was || (now && now.botId === was.botId && now.secret === was.secret && now.clientSecret === was.clientSecret)) continue;
+      link.session?.close(1012, 'the bot was reconfigured: log in again');
+      link.session = undefined;
+      this.release(link);
+    }
+  }
+
   /** Stops taking agents and closes theirs (their SDKs reconnect, elsewhere or after the restart). */
   closeSockets(): void {
     this.closed = true;
