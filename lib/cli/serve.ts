@@ -25,14 +25,33 @@ export async function serveCommand(args: string[]): Promise<number> {
 export async function simulatorCommand(args: string[]): Promise<number> {
   const { values } = parseCommand({
     args,
-    options: { port: { type: 'string', default: '9000' }, host: { type: 'string', default: '127.0.0.1' }, key: { type: 'string', multiple: true }, rate: { type: 'string', default: '20' } },
+    options: {
+      port: { type: 'string', default: '9000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      key: { type: 'string', multiple: true },
+      rate: { type: 'string', default: '20' },
+      bot: { type: 'string', multiple: true },
+    },
   });
   const rate = Number(values.rate);
   if (!/^\d+$/.test(values.rate)) throw new UsageError(`--rate takes a whole number of messages per minute (0 = no limit), not "${values.rate}"`);
-  const sim = await startSimulator({ host: values.host, port: portOption(values.port), keys: values.key, ratePerMinute: rate });
-  createLogger('info').info('WeCom simulator listening', { url: sim.url, keys: values.key?.length ? `${values.key.length} configured` : 'any UUID-shaped key' });
+  const bots = (values.bot ?? []).map(botOption);
+  const sim = await startSimulator({ host: values.host, port: portOption(values.port), keys: values.key, ratePerMinute: rate, bots });
+  // Bot ids only: the secrets are credentials, even a stand-in's.
+  createLogger('info').info('WeCom simulator listening', {
+    url: sim.url,
+    keys: values.key?.length ? `${values.key.length} configured` : 'any UUID-shaped key',
+    bots: bots.map((bot) => bot.botId),
+  });
   onSignal(() => sim.close());
   return -1;
+}
+
+/** `--bot BOTID:SECRET`: split at the first colon, so a secret may hold colons. */
+function botOption(value: string): { botId: string; secret: string } {
+  const colon = value.indexOf(':');
+  if (colon < 1 || colon === value.length - 1) throw new UsageError('--bot takes BOTID:SECRET (an intelligent robot the bot WebSocket accepts)');
+  return { botId: value.slice(0, colon), secret: value.slice(colon + 1) };
 }
 
 export async function demoCommand(args: string[]): Promise<number> {

@@ -5,9 +5,10 @@ export const USAGES = {
   serve: `  serve --config FILE        run the firewall (proxy, admin and egress listeners); SIGHUP reloads
                              config and policies, SIGINT/SIGTERM stop it cleanly
 `,
-  simulator: `  simulator [--port 9000] [--host 127.0.0.1] [--key K ...] [--rate 20]
+  simulator: `  simulator [--port 9000] [--host 127.0.0.1] [--key K ...] [--rate 20] [--bot ID:SECRET ...]
                              run a WeCom stand-in (robots only): N messages/min per key (0 = no limit);
-                             with no --key, any UUID-shaped key exists. Point a config's upstream: at it
+                             with no --key, any UUID-shaped key exists. Point a config's upstream: at it.
+                             --bot: an intelligent robot that may subscribe on ws://HOST:PORT/
 `,
   demo: `  demo [--port 8080]         a simulator + the firewall with a demo config on 127.0.0.1 (admin on port+1),
                              printing curl commands for a forwarded, a refused and a parked message

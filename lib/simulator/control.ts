@@ -1,21 +1,12 @@
-import { decodeUtf8 } from './body.js';
+import { BOT_ROUTES } from './bot-control.js';
+import { badRequest, parseJson, type ControlAnswer, type ControlRoute } from './control-json.js';
 import { isRecord } from './shape.js';
 import type { SimulatorState } from './state.js';
 
 // The /__sim endpoints: the Simulator API over HTTP, for a simulator running in another process.
 // They are the simulator's own, so they answer with ordinary HTTP statuses, not WeCom's style.
 
-export interface ControlAnswer {
-  status: number;
-  json: unknown;
-  headers?: Record<string, string>;
-  /** Run once the answer has been written (e.g. closing the listener it came through). */
-  after?: () => void;
-}
-
-type Route = { method: string; handle: (query: URLSearchParams, body: Buffer | undefined, state: SimulatorState) => ControlAnswer };
-
-const ROUTES = new Map<string, Route>([
+const ROUTES = new Map<string, ControlRoute>([
   ['/healthz', { method: 'GET', handle: () => ({ status: 200, json: { ok: true } }) }],
   ['/__sim/messages', { method: 'GET', handle: messages }],
   ['/__sim/fail', { method: 'POST', handle: fail }],
@@ -26,6 +17,7 @@ const ROUTES = new Map<string, Route>([
   ['/__sim/app-messages', { method: 'GET', handle: appMessages }],
   ['/__sim/admin-calls', { method: 'GET', handle: adminCalls }],
   ['/__sim/expire-tokens', { method: 'POST', handle: expireTokens }],
+  ...BOT_ROUTES,
 ]);
 
 /** undefined when `path` is not a control endpoint. */
@@ -105,18 +97,4 @@ function adminCalls(_query: URLSearchParams, _body: Buffer | undefined, state: S
 function expireTokens(_query: URLSearchParams, _body: Buffer | undefined, state: SimulatorState): ControlAnswer {
   state.app.tokens.expireAll();
   return { status: 200, json: { ok: true } };
-}
-
-function parseJson(body: Buffer | undefined): unknown {
-  const text = body ? decodeUtf8(body) : undefined;
-  if (text === undefined) return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function badRequest(error: string): ControlAnswer {
-  return { status: 400, json: { ok: false, error } };
 }

@@ -4,6 +4,8 @@ import { APP_ROUTES } from './app.js';
 import type { AppRequest, AppResult, AppRoute } from './app-request.js';
 import { AppState, DEFAULT_TOKEN_TTL_SECONDS } from './app-state.js';
 import { readBody } from './body.js';
+import { BotHub } from './bot.js';
+import { BotState } from './bot-state.js';
 import { handleControl } from './control.js';
 import { keyDirectory } from './keys.js';
 import { weComAnswer } from './reply.js';
@@ -29,9 +31,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   }
   const app = new AppState(options.apps, options.tokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS, options.chats);
   const clock = options.clock ?? Date.now;
-  const state = new SimulatorState(keyDirectory(options.keys), ratePerMinute, app, clock);
   const log: Log = options.quiet ? () => {} : (line) => process.stdout.write(`[wecom-sim] ${line}\n`);
+  const bots = new BotHub(new BotState(options.bots, options.botRatePerMinute), clock, log);
+  const state = new SimulatorState(keyDirectory(options.keys), ratePerMinute, app, bots, clock);
   const server = createServer((req, res) => void serve(req, res, state, log));
+  // The bot long connection shares the port, as the WeCom stand-in's one origin.
+  server.on('upgrade', (req, socket, head) => bots.upgrade(req, socket, head));
   const port = await listen(server, options.port ?? 0, host);
   let closing: Promise<void> | undefined;
   let reopen: NodeJS.Timeout | undefined;
@@ -44,7 +49,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
   const refuseConnections = async (ms?: number) => {
     clearTimeout(reopen);
-    if (server.listening) await shutDown(server);
+    if (server.listening) await shutDown(server, bots);
     if (ms !== undefined && !closing) reopen = setTimeout(() => void acceptConnections().catch((error: unknown) => log(`could not listen again: ${String(error)}`)), ms);
   };
   state.refuse = (ms) => void refuseConnections(ms);
@@ -62,10 +67,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     adminCalls: () => state.app.adminCalls(),
     tokenRequests: () => state.app.tokenRequests(),
     expireTokens: () => state.app.tokens.expireAll(),
+    botCallback: (botId, body, cmd) => bots.callback(botId, body, cmd),
+    botFrames: (botId) => bots.state.frames(botId),
+    botStreams: (botId) => bots.state.streams(botId),
+    subscribes: (botId) => bots.state.subscribes(botId),
+    botConnections: (botId) => bots.connections(botId),
+    dropBot: (botId, how) => bots.drop(botId, how),
+    failNextBot: (count, errcode, cmd) => bots.state.failNext(count, errcode, cmd),
     reset: () => state.reset(),
     close: () => {
       clearTimeout(reopen);
-      return (closing ??= server.listening ? shutDown(server) : Promise.resolve());
+      return (closing ??= server.listening ? shutDown(server, bots) : Promise.resolve());
     },
   };
 }
@@ -80,10 +92,11 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
-function shutDown(server: Server): Promise<void> {
+function shutDown(server: Server, bots: BotHub): Promise<void> {
   return new Promise((resolve, reject) => {
     server.close((error) => (error ? reject(error) : resolve()));
     server.closeAllConnections(); // fetch keeps connections alive; do not wait for them to idle out
+    bots.closeAll(); // upgraded sockets are not HTTP connections: closeAllConnections leaves them open
   });
 }
 

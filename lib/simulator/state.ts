@@ -1,4 +1,5 @@
 import type { AppState } from './app-state.js';
+import type { BotHub } from './bot.js';
 import { FaultQueue } from './faults.js';
 import { MediaStore } from './media.js';
 import { RollingWindow } from './rate.js';
@@ -15,6 +16,8 @@ export class SimulatorState {
   /** Shared by the robot and the app API: a fault is a WeCom outage, whichever endpoint meets it. */
   readonly faults = new FaultQueue();
   readonly app: AppState;
+  /** The intelligent robots' long connections and what they sent. */
+  readonly bots: BotHub;
   /** Unix milliseconds; injectable so tests can move time. */
   readonly now: () => number;
   #received: ReceivedMessage[] = [];
@@ -22,10 +25,11 @@ export class SimulatorState {
   /** Set by the server: closes the listener for `ms` (the /__sim/refuse control). */
   refuse: (ms: number) => void = () => {};
 
-  constructor(keyExists: (key: string) => boolean, ratePerMinute: number, app: AppState, now: () => number = Date.now) {
+  constructor(keyExists: (key: string) => boolean, ratePerMinute: number, app: AppState, bots: BotHub, now: () => number = Date.now) {
     this.keyExists = keyExists;
     this.rate = new RollingWindow(ratePerMinute);
     this.app = app;
+    this.bots = bots;
     this.now = now;
   }
 
@@ -59,5 +63,6 @@ export class SimulatorState {
     this.rate.clear();
     this.faults.clear();
     this.app.reset();
+    this.bots.state.reset();
   }
 }

@@ -15,8 +15,22 @@ export interface SimulatorOptions {
   tokenTtlSeconds?: number;
   /** appchat chatid → member userids. Empty or undefined: any non-empty chatid exists, with unknown members. */
   chats?: Record<string, string[]>;
-  /** Unix-milliseconds clock for token expiry, media expiry and every rate window; default Date.now. For tests. */
+  /** Unix-milliseconds clock for token expiry, media expiry, stream expiry and every rate window; default Date.now. For tests. */
   clock?: () => number;
+  /** Intelligent robots (智能机器人) that may subscribe on the bot WebSocket. None: every bot id is unknown (40001). */
+  bots?: BotConfig[];
+  /**
+   * Accepted bot messages per bot per rolling minute (45009 past it); default 0, no limit. WeCom
+   * publishes no limit for bots, so none is assumed. Counted: aibot_send_msg, aibot_send_biz_msg,
+   * the replies, and a stream once (its first frame), not uploads.
+   */
+  botRatePerMinute?: number;
+}
+
+/** An intelligent robot's long-connection credentials, as in the admin console (BotID and Secret). */
+export interface BotConfig {
+  botId: string;
+  secret: string;
 }
 
 export interface AppConfig {
@@ -94,6 +108,52 @@ export interface AdminCall {
   at: number;
 }
 
+/** One aibot_subscribe frame: who tried, and whether it worked. The secret itself is never kept. */
+export interface BotSubscribe {
+  /** bot_id as presented ('' when missing or not a string). */
+  botId: string;
+  /** The subscribe was answered errcode 0. */
+  ok: boolean;
+  /** The bot exists and the secret was its own. */
+  secretMatches: boolean;
+  /** SHA-256 (hex) of the secret presented, so a spec can tell which secret was used; null when none was a string. */
+  secretSha256: string | null;
+  /** Unix milliseconds. */
+  at: number;
+}
+
+/** One frame a subscribed bot connection sent (pings excluded), with the errcode its ack carried. */
+export interface BotFrame {
+  botId: string;
+  /** '' when the frame was not a JSON object with a string cmd. */
+  cmd: string;
+  req_id: string;
+  /** As received; null when the frame was not JSON. */
+  body: unknown;
+  /** 0: accepted. Anything else: refused with that errcode. */
+  errcode: number;
+  /** The errcode came from failNextBot, not from the frame's content. */
+  injected?: boolean;
+  /** Unix milliseconds. */
+  at: number;
+}
+
+/** The latest state of one streamed reply (aibot_respond_msg with msgtype stream). */
+export interface BotStream {
+  botId: string;
+  /** The inbound callback's req_id the stream answers. */
+  req_id: string;
+  streamId: string;
+  /** The content of the last accepted frame: each frame carries the whole text so far. */
+  content: string;
+  finished: boolean;
+  /** Accepted frames of this stream. */
+  frames: number;
+}
+
+/** The frames WeCom pushes to a bot: a message from a user, or an event. */
+export type BotCallbackCmd = 'aibot_msg_callback' | 'aibot_event_callback';
+
 export interface Simulator {
   /** e.g. http://127.0.0.1:54321 */
   url: string;
@@ -131,9 +191,35 @@ export interface Simulator {
   /** Invalidates every issued access_token now: the next call with one answers 42001; gettoken issues a new one. */
   expireTokens(): void;
   /**
+   * Pushes a callback to the bot's subscribed connection and returns its req_id, which replies
+   * (aibot_respond_msg, _update_msg, _welcome_msg) must reuse. Missing fields get defaults: msgid,
+   * aibotid = botId, create_time (clock, seconds), chattype "single", from.userid "sim-user",
+   * msgtype "text" (text.content "hello") or "event" for an event callback. Throws when the bot has
+   * no subscribed connection.
+   */
+  botCallback(botId: string, body?: Record<string, unknown>, cmd?: BotCallbackCmd): string;
+  /** Every frame subscribed bot connections sent (for `botId`, or all), accepted and refused, in order; pings excluded. */
+  botFrames(botId?: string): BotFrame[];
+  /** The latest state of every streamed reply (for `botId`, or all). */
+  botStreams(botId?: string): BotStream[];
+  /** Every aibot_subscribe attempt (for `botId`, or all), in order. */
+  subscribes(botId?: string): BotSubscribe[];
+  /** How many connections are currently subscribed as `botId` (0 or 1: a new one displaces the older). */
+  botConnections(botId: string): number;
+  /**
+   * Closes the bot's connections from WeCom's side, as a server restart would: `close` sends a
+   * close frame (1012, service restart), `terminate` drops the TCP connection. Returns how many.
+   */
+  dropBot(botId: string, how?: 'close' | 'terminate'): number;
+  /** The next `count` bot frames (other than ping and subscribe; of `cmd` only, when given) are refused with `errcode` (default -1). */
+  failNextBot(count: number, errcode?: number, cmd?: string): void;
+  /**
    * Clears received messages, media, rate windows, faults, request counts, app messages, admin
-   * calls and the gettoken count. Issued access_tokens stay valid, so a client's cached token survives between tests.
+   * calls and the gettoken count, and the bots' subscribes, frames, streams, callbacks and uploads.
+   * Issued access_tokens stay valid and bot connections stay subscribed, so a client's cached
+   * token and a firewall's upstream connection survive between tests.
    */
   reset(): void;
+  /** Closes bot connections too, without waiting for their clients. */
   close(): Promise<void>;
 }
