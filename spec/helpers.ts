@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { serve, type RunningServer } from '../lib/http/server.js';
 import { packageRoot } from '../lib/paths.js';
-import { startSimulator, type Simulator } from '../lib/simulator/index.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../lib/simulator/index.js';
 import type { FirewallConfigInput } from '../lib/config/load.js';
 import type { Lookup } from '../lib/egress/addresses.js';
 
@@ -60,7 +60,7 @@ export const HELPDESK = {
  * Simulator + real firewall server on ephemeral ports: robots "ops" and "team" (plus any in
  * `config.robots`) and the self-built app "helpdesk".
  */
-export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: { ratePerMinute?: number } = {}, extra: { env?: NodeJS.ProcessEnv; egressLookup?: Lookup } = {}): Promise<Stack> {
+export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: Pick<SimulatorOptions, 'ratePerMinute' | 'bots' | 'botRatePerMinute'> = {}, extra: { env?: NodeJS.ProcessEnv; egressLookup?: Lookup } = {}): Promise<Stack> {
   const aliases = ['ops', 'team', ...Object.keys(config.robots ?? {})];
   const keys: Record<string, string> = Object.fromEntries(aliases.map((a) => [a, randomUUID()]));
   const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET, HELPDESK_REAL: HELPDESK.corpSecret, HELPDESK_CLIENT: HELPDESK.clientSecret };
@@ -79,6 +79,7 @@ export async function startStack(config: Partial<FirewallConfigInput> = {}, simO
     config: {
       listen: '127.0.0.1:0',
       upstream: sim.url,
+      botUpstream: sim.url.replace(/^http/, 'ws'),
       dataDir,
       admin: { listen: '127.0.0.1:0', jwtSecret: '${env:SPEC_ADMIN_SECRET}' },
       approvals: { approvers: ['alice', 'bob'] },

@@ -237,7 +237,11 @@ export class BotChannel {
 
   close(): void {
     this.closeSockets();
-    for (const link of this.links.values()) link.upstream?.close();
+    for (const link of this.links.values()) {
+      link.session = undefined;
+      link.holds = 0;
+      this.release(link);
+    }
     this.wss.close();
   }
 
