@@ -28,7 +28,7 @@ export interface Generation {
 export function loadGeneration(options: FirewallOptions, previous?: Generation): Generation {
   const config =
     'configFile' in options ? loadConfigFile(options.configFile, options.env) : resolveConfig(options.config, { baseDir: options.baseDir, env: options.env });
-  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
+  const policies = new PolicySet(config.policies, { robots: config.robots.keys(), apps: config.apps.keys(), bots: config.bots.keys(), groups: config.approvals.groups, defaultApprovers: config.approvals.approvers });
   checkCallerNames(config, policies);
   const everyone = everyApprover(config.approvals.approvers, config.approvals.groups, policies);
   // The logs of what was sent carry over: a reload, even one that changes a limit, hands out no fresh quota.

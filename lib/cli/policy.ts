@@ -28,6 +28,7 @@ const OPTIONS = {
   verbose: { type: 'boolean', short: 'v' },
   robot: { type: 'string' },
   app: { type: 'string' },
+  bot: { type: 'string' },
   route: { type: 'string' },
   path: { type: 'string' },
   caller: { type: 'string' },
@@ -174,11 +175,11 @@ function testCommand(paths: string[], values: Values, out: (s: string) => void):
 function explainCommand(positionals: string[], values: Values, out: (s: string) => void): number {
   const [payloadFile, ...paths] = positionals;
   if (!payloadFile) throw new UsageError('policy explain needs a payload file (JSON; "-" for stdin)');
-  if (!values.robot === !values.app) throw new UsageError('policy explain needs --robot NAME or --app NAME (one of them)');
+  if ([values.robot, values.app, values.bot].filter((v) => v !== undefined).length !== 1) throw new UsageError('policy explain needs --robot NAME, --app NAME or --bot NAME (one of them)');
   const payload = readPayload(payloadFile);
   let request;
   try {
-    request = requestOf({ robot: values.robot, app: values.app, route: values.route, path: values.path, caller: values.caller, msgtype: values.msgtype, payload });
+    request = requestOf({ robot: values.robot, app: values.app, bot: values.bot, route: values.route, path: values.path, caller: values.caller, msgtype: values.msgtype, payload });
   } catch (err) {
     if (err instanceof RequestSpecError) throw new UsageError(err.message);
     throw err;
@@ -248,15 +249,16 @@ export function configPaths(configFile: string): { dataDir: string; policies: st
   };
 }
 
-/** Robot, app and caller names and approver groups of a config file, read without resolving its secrets. */
+/** Robot, app, bot and caller names and approver groups of a config file, read without resolving its secrets. */
 export function configNames(configFile: string): LintContext {
-  const data = (readYaml(configFile).data ?? {}) as { robots?: unknown; apps?: unknown; callers?: unknown; approvals?: { groups?: unknown; approvers?: unknown } };
+  const data = (readYaml(configFile).data ?? {}) as { robots?: unknown; apps?: unknown; bots?: unknown; callers?: unknown; approvals?: { groups?: unknown; approvers?: unknown } };
   const keys = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v) : []);
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const groups = data.approvals?.groups;
   return {
     robots: keys(data.robots),
     apps: keys(data.apps),
+    bots: keys(data.bots),
     callers: keys(data.callers).length ? keys(data.callers) : 'loopback',
     groups: new Map(keys(groups).map((g) => [g, strings((groups as Record<string, unknown>)[g])])),
     defaultApprovers: strings(data.approvals?.approvers),

@@ -32,11 +32,11 @@ export const USAGES = {
   policy lint [PATH ...] [--config FILE] [--strict] [--json]
                              check a policy set (default: the config's policies, else the shipped
                              packs): errors (shadowed or dead rules, allow-everything, unknown
-                             robots/apps/callers with --config) exit 1; warnings only with --strict
+                             robots/apps/bots/callers with --config) exit 1; warnings only with --strict
   policy test [PATH ...] [--config FILE] [--fixtures FILE|DIR ...] [--coverage] [--verbose] [--json]
                              run the fixtures (PATH/fixtures/*.yaml, or --fixtures) against the set;
                              with no PATH and no --config: the shipped packs and their fixtures
-  policy explain (--robot NAME | --app NAME) [--route R] [--path P] [--caller C] [--msgtype M]
+  policy explain (--robot NAME | --app NAME | --bot NAME) [--route R] [--path P] [--caller C] [--msgtype M]
                  [--config FILE] [--json] PAYLOAD.json [PATH ...]
                              every rule considered for one request (PAYLOAD "-" reads stdin), why it
                              matched or not, and the decision

@@ -25,7 +25,7 @@ interface RuleFile {
 interface RuleSpec {
   name: string;
   description: string;
-  match?: { robots?: string[]; apps?: string[]; routes?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
+  match?: { robots?: string[]; apps?: string[]; bots?: string[]; routes?: string[]; msgtypes?: string[]; callers?: string[]; paths?: string[] };
   condition?: object | boolean;
   violates?: object | boolean;
   action: Action;
@@ -56,9 +56,10 @@ export interface PolicySetOptions {
   groups?: Map<string, string[]> | 'unchecked';
   /** approvals.approvers: who decides for a rule that names no approvers (counted against `required`). */
   defaultApprovers?: string[];
-  /** Robot aliases and app names of the config: a rule naming any other is a typo that would never match. */
+  /** Robot aliases, app names and bot aliases of the config: a rule naming any other is a typo that would never match. */
   robots?: Iterable<string>;
   apps?: Iterable<string>;
+  bots?: Iterable<string>;
 }
 
 /** Policy files of these paths (a directory means its *.yaml / *.yml files in name order). */
@@ -90,8 +91,11 @@ export class PolicySet {
     const problems: string[] = [];
     const rules: CompiledRule[] = [];
     const names = new Map<string, string>();
-    const robots = options.robots ? new Set(options.robots) : undefined;
-    const apps = options.apps ? new Set(options.apps) : undefined;
+    const known = {
+      robots: options.robots ? new Set(options.robots) : undefined,
+      apps: options.apps ? new Set(options.apps) : undefined,
+      bots: options.bots ? new Set(options.bots) : undefined,
+    };
     let defaultDecision: Decision | undefined;
     let defaultFile = '';
     // A fresh ajv per set, so a reload does not keep the old set's compiled schemas alive.
@@ -118,16 +122,12 @@ export class PolicySet {
         const at = (suffix = '') => `${source.locate(`/rules/${i}${suffix}`)}: rule "${spec.name}" (/rules/${i}${suffix})`;
         if (names.has(spec.name)) problems.push(`${at('/name')}: name already used in ${names.get(spec.name)}`);
         names.set(spec.name, file);
-        for (const r of spec.match?.robots ?? []) {
-          if (robots && !robots.has(r)) {
-            const guess = suggest(r, robots);
-            problems.push(`${at('/match/robots')}: unknown robot "${r}"${guess ? `; did you mean "${guess}"?` : ''}`);
-          }
-        }
-        for (const a of spec.match?.apps ?? []) {
-          if (apps && !apps.has(a)) {
-            const guess = suggest(a, apps);
-            problems.push(`${at('/match/apps')}: unknown app "${a}"${guess ? `; did you mean "${guess}"?` : ''}`);
+        for (const [field, kind] of [['robots', 'robot'], ['apps', 'app'], ['bots', 'bot']] as const) {
+          const declared = known[field];
+          for (const name of spec.match?.[field] ?? []) {
+            if (!declared || declared.has(name)) continue;
+            const guess = suggest(name, declared);
+            problems.push(`${at(`/match/${field}`)}: unknown ${kind} "${name}"${guess ? `; did you mean "${guess}"?` : ''}`);
           }
         }
         if (spec.approval && spec.action !== 'approve') problems.push(`${at('/approval')}: approval is only for action: approve`);
@@ -156,6 +156,7 @@ export class PolicySet {
           reason: spec.reason,
           robots: set(spec.match?.robots),
           apps: set(spec.match?.apps),
+          bots: set(spec.match?.bots),
           routes: set(spec.match?.routes),
           msgtypes: set(spec.match?.msgtypes),
           callers: set(spec.match?.callers),

@@ -20,6 +20,7 @@ export interface CompiledRule {
   reason: string;
   robots?: Set<string>;
   apps?: Set<string>;
+  bots?: Set<string>;
   routes?: Set<string>;
   msgtypes?: Set<string>;
   callers?: Set<string>;
@@ -32,7 +33,7 @@ export interface CompiledRule {
 }
 
 /** The match lists, in the order they are checked. */
-export const MATCH_FIELDS = ['paths', 'routes', 'robots', 'apps', 'callers', 'msgtypes'] as const;
+export const MATCH_FIELDS = ['paths', 'routes', 'robots', 'apps', 'bots', 'callers', 'msgtypes'] as const;
 export type MatchField = (typeof MATCH_FIELDS)[number];
 
 /** The first match list that does not contain the request's value, or undefined when the match fits. */
@@ -41,6 +42,7 @@ export function mismatch(rule: CompiledRule, req: PolicyRequest): MatchField | u
   if (rule.routes && !rule.routes.has(req.route)) return 'routes';
   if (rule.robots && (req.robot === undefined || !rule.robots.has(req.robot))) return 'robots';
   if (rule.apps && (req.app === undefined || !rule.apps.has(req.app))) return 'apps';
+  if (rule.bots && (req.bot === undefined || !rule.bots.has(req.bot))) return 'bots';
   if (rule.callers && !rule.callers.has(req.caller)) return 'callers';
   if (rule.msgtypes && (req.msgtype === undefined || !rule.msgtypes.has(req.msgtype))) return 'msgtypes';
   return undefined;

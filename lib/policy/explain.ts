@@ -36,7 +36,7 @@ export interface ExplainStep {
 }
 
 export interface Explanation {
-  request: { route: string; path: string; robot?: string; app?: string; caller: string; msgtype?: string };
+  request: { route: string; path: string; robot?: string; app?: string; bot?: string; caller: string; msgtype?: string };
   steps: ExplainStep[];
   decision: Decision;
 }
@@ -51,8 +51,8 @@ export function explainRules(rules: readonly CompiledRule[], fallback: Decision,
   };
   const decision = decideWith(rules, fallback, req, (i, outcome) => record(i, outcome, true));
   for (let i = steps.length; i < rules.length; i++) record(i, evaluate(rules[i]!, req), false);
-  const { route, path, robot, app, caller, msgtype } = req;
-  return { request: { route, path, ...(robot !== undefined ? { robot } : {}), ...(app !== undefined ? { app } : {}), caller, ...(msgtype !== undefined ? { msgtype } : {}) }, steps, decision };
+  const { route, path, robot, app, bot, caller, msgtype } = req;
+  return { request: { route, path, ...(robot !== undefined ? { robot } : {}), ...(app !== undefined ? { app } : {}), ...(bot !== undefined ? { bot } : {}), caller, ...(msgtype !== undefined ? { msgtype } : {}) }, steps, decision };
 }
 
 function stepOf(i: number, rule: CompiledRule, req: PolicyRequest, outcome: Outcome, reached: boolean, errors: ErrorObject[]): ExplainStep {
@@ -84,15 +84,20 @@ const REQUEST_VALUE: Record<MatchField, (req: PolicyRequest) => string | undefin
   routes: (r) => r.route,
   robots: (r) => r.robot,
   apps: (r) => r.app,
+  bots: (r) => r.bot,
   callers: (r) => r.caller,
   msgtypes: (r) => r.msgtype,
 };
-const SINGULAR: Record<MatchField, string> = { paths: 'path', routes: 'route', robots: 'robot', apps: 'app', callers: 'caller', msgtypes: 'msgtype' };
+const SINGULAR: Record<MatchField, string> = { paths: 'path', routes: 'route', robots: 'robot', apps: 'app', bots: 'bot', callers: 'caller', msgtypes: 'msgtype' };
+
+/** What kind of route a request without a robot, an app or a bot is: e.g. "the request has no robot (an app route)". */
+const senderKind = (req: PolicyRequest) => (req.robot !== undefined ? 'a robot route' : req.app !== undefined ? 'an app route' : req.bot !== undefined ? 'a bot route' : 'no sender');
 
 function whyNot(rule: CompiledRule, req: PolicyRequest, field: MatchField): string {
   const value = REQUEST_VALUE[field](req);
   const list = [...(rule[field] ?? [])].join(', ');
-  if (value === undefined) return `${field}: the request has no ${SINGULAR[field]}${field === 'robots' ? ' (an app route)' : field === 'apps' ? ' (a robot route)' : ''}; the rule needs one of [${list}]`;
+  const sender = field === 'robots' || field === 'apps' || field === 'bots' ? ` (${senderKind(req)})` : '';
+  if (value === undefined) return `${field}: the request has no ${SINGULAR[field]}${sender}; the rule needs one of [${list}]`;
   return `${field}: ${SINGULAR[field]} "${value}" is not in [${list}]`;
 }
 
@@ -104,7 +109,8 @@ const LABEL: Record<StepOutcome, string> = { 'no-match': 'skip', 'not-applicable
 
 export function formatExplanation(x: Explanation): string {
   const r = x.request;
-  const lines = [`request: ${r.route} ${r.path} ${r.robot !== undefined ? `robot=${r.robot}` : `app=${r.app ?? '?'}`} caller=${r.caller}${r.msgtype !== undefined ? ` msgtype=${r.msgtype}` : ''}`, ''];
+  const sender = r.robot !== undefined ? `robot=${r.robot}` : r.bot !== undefined ? `bot=${r.bot}` : `app=${r.app ?? '?'}`;
+  const lines = [`request: ${r.route} ${r.path} ${sender} caller=${r.caller}${r.msgtype !== undefined ? ` msgtype=${r.msgtype}` : ''}`, ''];
   const reached = x.steps.filter((s) => s.reached);
   const width = Math.max(4, ...x.steps.map((s) => s.rule.length));
   lines.push(`rules considered (${reached.length} of ${x.steps.length}, in order; first enforced rule that applies decides):`);

@@ -87,8 +87,8 @@ export function loadFixtures(files: string[]): { files: FixtureFile[]; problems:
       if (names.has(c.name)) problems.push(`${location}: case "${c.name}": name already used in this file`);
       names.add(c.name);
       const d = doc.defaults ?? {};
-      // A case naming a robot or an app replaces both defaults; the same for route and path.
-      const target = c.robot !== undefined || c.app !== undefined ? { robot: c.robot, app: c.app } : { robot: d.robot, app: d.app };
+      // A case naming a robot, an app or a bot replaces all three defaults; the same for route and path.
+      const target = c.robot !== undefined || c.app !== undefined || c.bot !== undefined ? { robot: c.robot, app: c.app, bot: c.bot } : { robot: d.robot, app: d.app, bot: d.bot };
       const where = c.route !== undefined || c.path !== undefined ? { route: c.route, path: c.path } : { route: d.route, path: d.path };
       try {
         const request = requestOf({ ...target, ...where, caller: c.caller ?? d.caller, msgtype: c.msgtype, payload: c.payload });
@@ -105,7 +105,7 @@ export function loadFixtures(files: string[]): { files: FixtureFile[]; problems:
 
 function describe(e: ErrorObject): string {
   if (e.keyword === 'additionalProperties') return `${e.instancePath}/${(e.params as { additionalProperty: string }).additionalProperty}: unknown key`;
-  if (e.keyword === 'not') return `${e.instancePath || '/'}: give robot or app, not both`;
+  if (e.keyword === 'not') return `${e.instancePath || '/'}: give one of robot, app or bot, not several`;
   return `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${e.keyword === 'enum' ? ` (${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')})` : ''}`;
 }
 

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Ajv, KeywordDefinition } from 'ajv';
+import { parsePointer } from '../yaml-source.js';
 
 // Custom JSON-Schema keywords for what plain JSON Schema cannot say about WeCom payloads.
 // Each is named for what it checks, so a reviewer can read a policy without this file.
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// Canonical base64: whole 4-character groups, "=" only as the last one or two characters. Checked
+// as one character run plus the length, not as a repeated group: a regex loop over groups
+// overflows V8's stack on the 13 MiB base64 of a 10 MiB image.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const isBase64 = (s: string) => s.length % 4 === 0 && BASE64.test(s);
 
 // One decoded image is checked by up to three keywords; decode it once.
 let lastBase64 = '';
@@ -12,7 +17,7 @@ let lastBytes: Buffer | null = null;
 function decodeBase64(s: string): Buffer | null {
   if (s === lastBase64) return lastBytes;
   lastBase64 = s;
-  lastBytes = BASE64.test(s) ? Buffer.from(s, 'base64') : null;
+  lastBytes = isBase64(s) ? Buffer.from(s, 'base64') : null;
   return lastBytes;
 }
 
@@ -32,18 +37,31 @@ const countItems = (s: string, sep: string) => s.split(sep).filter((x) => x.trim
 const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u180E]/u;
 const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 
-/** Every string inside a value: values and object keys alike (a secret can be written as a key). */
-function collectStrings(value: unknown, out: string[], depth = 0): void {
-  if (depth > 32) return;
+// A JSON pointer as segments, each "*" matching any one key or index: "/stream/msg_item/*/image/base64".
+type PointerPattern = string[];
+
+/** Is the value at `path` one of the `except` places (so it is not scanned)? */
+const excepted = (path: string[], except: PointerPattern[]) => except.some((p) => p.length === path.length && p.every((s, i) => s === '*' || s === path[i]));
+
+/**
+ * Every string inside a value: values and object keys alike (a secret can be written as a key),
+ * except the values at the `except` places (their keys are still collected).
+ */
+function collectStrings(value: unknown, out: string[], except: PointerPattern[], path: string[] = []): void {
+  if (path.length > 32 || (except.length && excepted(path, except))) return;
   if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) collectStrings(v, out, depth + 1);
+  else if (Array.isArray(value)) value.forEach((v, i) => collectStrings(v, out, except, [...path, String(i)]));
   else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       out.push(k);
-      collectStrings(v, out, depth + 1);
+      collectStrings(v, out, except, [...path, k]);
     }
   }
 }
+
+/** anyStringMatches: a pattern, or a pattern and the places not to scan. */
+type StringScan = string | { pattern: string; except?: string[] };
+const patternOf = (scan: StringScan) => (typeof scan === 'string' ? scan : scan.pattern);
 
 export const keywords: KeywordDefinition[] = [
   {
@@ -121,15 +139,30 @@ export const keywords: KeywordDefinition[] = [
   },
   {
     // True when any string anywhere in the value matches the regular expression: for content
-    // scanning (credentials) without listing every field of every msgtype.
+    // scanning (credentials) without listing every field of every msgtype. The object form names
+    // places not to scan, as JSON pointers relative to the value ("*" is any one key or index):
+    // {pattern: ..., except: [/image/base64]} skips an image's base64 bytes, where a pattern could
+    // match by chance. Only the value there is skipped; everything beside it is scanned.
     keyword: 'anyStringMatches',
-    schemaType: 'string',
-    error: { message: (cxt) => `must contain a string matching ${String(cxt.schema)}` },
-    compile: (pattern: string) => {
-      const re = new RegExp(pattern, 'u');
+    schemaType: ['string', 'object'],
+    metaSchema: {
+      anyOf: [
+        { type: 'string' },
+        {
+          type: 'object',
+          required: ['pattern'],
+          additionalProperties: false,
+          properties: { pattern: { type: 'string' }, except: { type: 'array', items: { type: 'string', pattern: '^(/[^/]*)+$' } } },
+        },
+      ],
+    },
+    error: { message: (cxt) => `must contain a string matching ${patternOf(cxt.schema as StringScan)}` },
+    compile: (scan: StringScan) => {
+      const re = new RegExp(patternOf(scan), 'u');
+      const except = typeof scan === 'string' ? [] : (scan.except ?? []).map(parsePointer);
       return (data: unknown) => {
         const strings: string[] = [];
-        collectStrings(data, strings);
+        collectStrings(data, strings, except);
         // Invisible characters inside a secret must not hide it from the pattern.
         return strings.some((s) => re.test(s) || (INVISIBLE.test(s) && re.test(s.replace(INVISIBLE_ALL, ''))));
       };

@@ -3,7 +3,8 @@ import { suggest } from '../yaml-source.js';
 import { PolicyError, PolicySet } from './compile.js';
 import type { CompiledRule } from './evaluate.js';
 import { ROUTE_PATHS, routeOfPath } from './request-of.js';
-import type { Route } from './types.js';
+import { BOT_ROUTES } from '../request/bot-route.js';
+import type { HttpRoute, Route } from './types.js';
 
 // `policy lint`: what a reviewer should know about a policy set beyond "it loads".
 //
@@ -11,14 +12,20 @@ import type { Route } from './types.js';
 //   format            error     anything the firewall itself would refuse at load (schema, YAML,
 //                               duplicate names, invalid JSON Schema, approval settings, unknown
 //                               approver groups with --config); the other checks then do not run
-//   never-matches     error     a match no request can fit (robots with apps, msgtypes on routes
-//                               without one, paths outside the routes listed, ...)
+//   never-matches     error     a match no request can fit (robots with apps or bots, msgtypes on
+//                               routes without one, paths outside the routes listed, ...)
 //   never-applies     error     condition: false, or violates: true / {} (no payload fails it)
 //   shadowed          error     an earlier enforced rule applies to every request this one could,
 //                               so it is never reached (see `shadowingRule` for what is detected)
 //   allow-everything  error     an enforced allow rule with no match and no condition: every later
 //                               rule, contract and guardrails included, is skipped
-//   unknown-robot / unknown-app / unknown-caller
+//   approve-bot-upload
+//                     error     an approve rule whose match fits only bot uploads (bot.upload_media):
+//                               an upload on the bot WebSocket cannot be parked (the client waits
+//                               seconds for each upload frame's answer); the message that later
+//                               sends its media_id can
+//                     warning   an approve rule whose match fits bot.upload_media among other routes
+//   unknown-robot / unknown-app / unknown-bot / unknown-caller
 //                     error     (--config) a name the config does not define: the rule never matches
 //   broad-allow       warning   an enforced allow rule without condition, path or msgtype: it lets a
 //                               whole robot, app, caller or route skip every later rule
@@ -47,6 +54,7 @@ export interface LintContext {
   /** Robot aliases of the config; undefined: not checked. */
   robots?: string[];
   apps?: string[];
+  bots?: string[];
   /** Caller names of the config's `callers:`; 'loopback' when it has none (callers are then loopback addresses). */
   callers?: string[] | 'loopback';
   /** approvals.groups and approvals.approvers: `group:NAME` approvers are expanded and checked. */
@@ -62,10 +70,17 @@ export interface LintResult {
   skipped: string[];
 }
 
-const ROUTES: Route[] = ['webhook.send', 'webhook.upload_media', 'app.message_send', 'app.appchat_send', 'app.media_upload', 'app.media_get', 'app.admin', 'app.other'];
-const ROBOT_ROUTES = new Set<Route>(['webhook.send', 'webhook.upload_media']);
-/** Routes whose requests carry a msgtype (a message's msgtype, an upload's type). */
-const MSGTYPE_ROUTES = new Set<Route>(['webhook.send', 'webhook.upload_media', 'app.message_send', 'app.appchat_send', 'app.media_upload']);
+const ROBOT_ROUTES = new Set<HttpRoute>(['webhook.send', 'webhook.upload_media']);
+const APP_ROUTES = new Set<HttpRoute>(['app.message_send', 'app.appchat_send', 'app.media_upload', 'app.media_get', 'app.admin', 'app.other']);
+const ROUTES: Route[] = [...ROBOT_ROUTES, ...APP_ROUTES, ...BOT_ROUTES];
+/** Routes whose requests carry a msgtype (a message's msgtype, an upload's type; any bot frame's body.msgtype). */
+const MSGTYPE_ROUTES = new Set<Route>(['webhook.send', 'webhook.upload_media', 'app.message_send', 'app.appchat_send', 'app.media_upload', ...BOT_ROUTES]);
+/** Who sends on which routes: a rule naming robots, apps or bots fits only that kind's routes. */
+const SENDERS: ReadonlyArray<readonly ['robots' | 'apps' | 'bots', ReadonlySet<Route>, string]> = [
+  ['robots', ROBOT_ROUTES, 'webhook routes'],
+  ['apps', APP_ROUTES, 'app routes'],
+  ['bots', new Set(BOT_ROUTES), 'bot routes'],
+];
 
 export function lintPolicies(paths: string[], context: LintContext = {}): LintResult {
   let set: PolicySet;
@@ -82,7 +97,7 @@ export function lintPolicies(paths: string[], context: LintContext = {}): LintRe
   const findings: Finding[] = [];
   const add = (severity: Severity, check: string, rule: CompiledRule, message: string) => findings.push({ severity, check, rule: rule.name, location: rule.location, message });
   const skipped: string[] = [];
-  if (!context.robots) skipped.push('unknown-robot, unknown-app, unknown-caller: no --config given');
+  if (!context.robots) skipped.push('unknown-robot, unknown-app, unknown-bot, unknown-caller: no --config given');
   if (!context.groups) skipped.push('approver groups (group:NAME) are not expanded or checked: no --config given');
 
   set.rules.forEach((rule, i) => {
@@ -98,8 +113,13 @@ export function lintPolicies(paths: string[], context: LintContext = {}): LintRe
         add('error', 'shadowed', rule, `can never apply: rule "${earlier.name}" (${where}) comes first, fits every request this rule's match fits, and ${schemaKind(earlier) === 'always' ? 'has no condition' : `has the same ${rule.when === 'valid' ? 'condition' : 'violates schema'}`}; move this rule above it, narrow "${earlier.name}", or delete one`);
       }
     }
+    if (rule.action === 'approve' && routes.has('bot.upload_media') && !never && test !== 'never') {
+      const why = "an upload on the bot WebSocket cannot be parked (the client waits seconds for each upload frame's answer); park the message that sends its media_id instead (bot.send_msg, bot.respond_msg)";
+      if (routes.size === 1) add('error', 'approve-bot-upload', rule, `parks bot uploads (bot.upload_media) only: ${why}`);
+      else add('warning', 'approve-bot-upload', rule, `its match also fits bot.upload_media: ${why}; list the routes it is for in match.routes`);
+    }
     if (rule.action === 'allow' && rule.mode === 'enforce' && test === 'always' && !never) {
-      const lists = (['robots', 'apps', 'callers', 'routes', 'paths', 'msgtypes'] as const).filter((f) => rule[f]);
+      const lists = (['robots', 'apps', 'bots', 'callers', 'routes', 'paths', 'msgtypes'] as const).filter((f) => rule[f]);
       const after = set.rules.slice(i + 1);
       const later = `the ${after.length} rule(s) after it${after.length ? ` (packs ${[...new Set(after.map((r) => r.pack))].join(', ')})` : ''}`;
       if (!lists.length) add('error', 'allow-everything', rule, `allows every request that reaches it: ${later} and the default are never checked`);
@@ -113,6 +133,7 @@ export function lintPolicies(paths: string[], context: LintContext = {}): LintRe
     if (rule.mode === 'monitor') add('info', 'monitor', rule, `mode: monitor: when it applies, "would ${rule.action}" is audited and counted, but not enforced`);
     if (context.robots) checkNames(rule, 'robots', context.robots, 'robot', 'robots:', (m) => add('error', 'unknown-robot', rule, m));
     if (context.apps) checkNames(rule, 'apps', context.apps, 'app', 'apps:', (m) => add('error', 'unknown-app', rule, m));
+    if (context.bots) checkNames(rule, 'bots', context.bots, 'bot', 'bots:', (m) => add('error', 'unknown-bot', rule, m));
     if (context.callers) checkCallers(rule, context.callers, (m) => add('error', 'unknown-caller', rule, m));
   });
   return { files: set.files, rules: set.rules.length, findings, skipped };
@@ -126,22 +147,21 @@ function effectiveRoutes(rule: CompiledRule): Set<Route> {
     const ofPaths = new Set([...rule.paths].map(routeOfPath));
     keep((r) => ofPaths.has(r));
   }
-  if (rule.robots) keep((r) => ROBOT_ROUTES.has(r));
-  if (rule.apps) keep((r) => !ROBOT_ROUTES.has(r));
+  for (const [field, own] of SENDERS) if (rule[field]) keep((r) => own.has(r));
   if (rule.msgtypes) keep((r) => MSGTYPE_ROUTES.has(r));
   return routes;
 }
 
 function neverMatches(rule: CompiledRule, routes: Set<Route>): string | undefined {
-  if (rule.robots && rule.apps) return 'it lists robots and apps, and a request has one or the other';
+  const senders = SENDERS.filter(([field]) => rule[field]).map(([field]) => field);
+  if (senders.length > 1) return `it lists ${senders.join(' and ')}, and a request has only one of a robot, an app or a bot`;
   if (routes.size) return undefined;
   const unserved = [...(rule.paths ?? [])].filter((p) => !routeOfPath(p));
   if (rule.paths && unserved.length === rule.paths.size) return `the firewall serves none of its paths (${unserved.join(', ')})`;
   const parts = [
     rule.routes && `routes [${[...rule.routes].join(', ')}]`,
     rule.paths && `paths [${[...rule.paths].map((p) => `${p} (${routeOfPath(p) ?? 'not served'})`).join(', ')}]`,
-    rule.robots && 'robots (webhook routes only)',
-    rule.apps && 'apps (app routes only)',
+    ...SENDERS.map(([field, , kind]) => rule[field] && `${field} (${kind} only)`),
     rule.msgtypes && 'msgtypes (only messages and uploads have one)',
   ].filter(Boolean);
   return `no route fits all of ${parts.join(', ')}`;
@@ -162,7 +182,7 @@ function shadows(a: CompiledRule, b: CompiledRule, bRoutes: Set<Route>): boolean
   const kind = schemaKind(a);
   if (kind === 'never') return false;
   if (kind === 'schema' && !(a.when === b.when && canonical(a.schemaSource) === canonical(b.schemaSource))) return false;
-  for (const f of ['robots', 'apps', 'callers', 'msgtypes'] as const) {
+  for (const f of ['robots', 'apps', 'bots', 'callers', 'msgtypes'] as const) {
     if (a[f] && !(b[f] && subset(b[f]!, a[f]!))) return false;
   }
   if (a.routes && !subset(bRoutes, a.routes)) return false;
@@ -199,7 +219,7 @@ function weakText(text: string, rule: CompiledRule, what: string, warn: (message
   else if (t.length < 10) warn(`the ${what} "${t}" is too short to tell ${what === 'reason' ? 'the agent what to do instead' : 'a reviewer what the rule is for'}`);
 }
 
-function checkNames(rule: CompiledRule, field: 'robots' | 'apps', known: string[], kind: string, section: string, error: (message: string) => void): void {
+function checkNames(rule: CompiledRule, field: 'robots' | 'apps' | 'bots', known: string[], kind: string, section: string, error: (message: string) => void): void {
   for (const name of rule[field] ?? []) {
     if (known.includes(name)) continue;
     const guess = suggest(name, known);

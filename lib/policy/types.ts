@@ -18,14 +18,18 @@ export interface PolicyRequest {
   app?: string;
   bot?: string;
   caller: string;
-  /** webhook/send: the body's msgtype; upload_media: the type query parameter. */
+  /** webhook/send: the body's msgtype; upload_media: the type query parameter; bot frames: body.msgtype, or the upload's type. */
   msgtype?: string;
   /**
    * webhook/send, message/send, appchat/send: the parsed body; upload_media: { type, media: { filename,
    * size, contentType } }; privileged app endpoints: the JSON body, or the query parameters of a GET.
    * Bot frames: the frame's body; a reply (respond_*) also carries the chat it answers, as remembered
    * from the inbound callback: `chatid` (the group, or the user of a single chat), `chattype` and
-   * `from: { userid }`; bot.upload_media: { type, media: { filename, size } } (init, for the whole upload).
+   * `from: { userid }`; bot.send_msg also `chattype` when the firewall knows its chatid from a
+   * callback; bot.upload_media: { type, media: { filename, size } } (init, for the whole upload).
+   * These chat fields are the firewall's, never the agent's: a `chattype` or `from` (and on a reply
+   * a `chatid`) the agent wrote into the body is replaced, or removed when the firewall does not
+   * know the chat, so that policies (the bot mass-mention rule) can trust them.
    */
   payload: unknown;
 }

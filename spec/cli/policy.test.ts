@@ -40,7 +40,8 @@ describe('wecom-firewall policy test', { concurrency: true }, () => {
     const r = await run(['test']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^ok {4}policies\/fixtures\/10-wecom-contract\.yaml: \d+ case\(s\)$/m);
-    assert.match(r.stdout, /^\d+ case\(s\) in 4 file\(s\): \d+ passed, 0 failed$/m);
+    assert.match(r.stdout, /^ok {4}policies\/fixtures\/27-bot-guardrails\.yaml: \d+ case\(s\)$/m);
+    assert.match(r.stdout, /^\d+ case\(s\) in 6 file\(s\): \d+ passed, 0 failed$/m);
   });
 
   it('gives CI a JSON report with every case and the coverage of every rule', async () => {
@@ -93,8 +94,8 @@ describe('wecom-firewall policy lint', { concurrency: true }, () => {
   it('passes the shipped packs (exit 0) and says what it could not check without --config', async () => {
     const r = await run(['lint']);
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.stdout, /note: not checked: unknown-robot, unknown-app, unknown-caller: no --config given/);
-    assert.match(r.stdout, /^\d+ rules in 5 file\(s\): 0 error\(s\), 0 warning\(s\)$/m);
+    assert.match(r.stdout, /note: not checked: unknown-robot, unknown-app, unknown-bot, unknown-caller: no --config given/);
+    assert.match(r.stdout, /^\d+ rules in 7 file\(s\): 0 error\(s\), 0 warning\(s\)$/m);
   });
 
   it('exits 1 on a shadowed rule, naming both rules and lines', async () => {
@@ -122,6 +123,16 @@ describe('wecom-firewall policy lint', { concurrency: true }, () => {
     assert.match(r.stdout, /error \[unknown-robot\] rule "to-ops": match\.robots: unknown robot "opps" .*did you mean "ops"\?/);
     assert.match(r.stdout, /error \[unknown-caller\] rule "to-ops": match\.callers: unknown caller "ci"/);
   });
+
+  it('checks bot aliases against the config, and flags an approve rule for bot uploads', async () => {
+    const dir = policyDir('  - {name: park-bot-uploads, description: bot uploads wait for a human, match: {bots: [asistant], routes: [bot.upload_media]}, action: approve, reason: a human approves every upload}\n');
+    const config = join(dir, '..', `${dir.split('/').pop()}.yaml`);
+    writeFileSync(config, `policies: [${dir}]\nbots:\n  assistant:\n    botId: aib-1\n    secret: \${env:UNSET_IN_THIS_SHELL}\n    clientSecret: \${env:UNSET_IN_THIS_SHELL}\n`);
+    const r = await run(['lint', '--config', config, '--json']);
+    assert.equal(r.code, 1, r.stdout);
+    const report = JSON.parse(r.stdout) as { findings: Array<{ check: string; severity: string; rule: string }> };
+    assert.deepEqual(report.findings.map((f) => [f.check, f.severity, f.rule]), [['approve-bot-upload', 'error', 'park-bot-uploads'], ['unknown-bot', 'error', 'park-bot-uploads']]);
+  });
 });
 
 describe('wecom-firewall policy explain', { concurrency: true }, () => {
@@ -146,6 +157,18 @@ describe('wecom-firewall policy explain', { concurrency: true }, () => {
     assert.ok(x.steps.some((s) => s.reached && !s.match.fits));
   });
 
+  it('explains a bot frame with --bot and --route, and a command with --path', async () => {
+    const r = await run(['explain', '--bot', 'assistant', '--route', 'bot.send_msg', '--json', '-'], JSON.stringify({ chatid: 'wrkSFfCgAAtest', msgtype: 'markdown', markdown: { content: '<@all> 发布完成' } }));
+    assert.equal(r.code, 0, r.stderr);
+    const x = JSON.parse(r.stdout) as { request: { route: string; path: string; bot: string }; decision: { action: string; rule: string } };
+    assert.deepEqual([x.request.route, x.request.path, x.request.bot, x.decision.action, x.decision.rule], ['bot.send_msg', 'aibot_send_msg', 'assistant', 'approve', 'guard.bot.mass-mention']);
+    const other = await run(['explain', '--bot', 'assistant', '--path', 'aibot_get_mcp_config', '-'], '{"biz_type":"doc"}');
+    assert.match(other.stdout, /request: bot\.other aibot_get_mcp_config bot=assistant/);
+    assert.match(other.stdout, /decision: reject \(errcode 9900001\) by rule guard\.bot\.unlisted-command/);
+    const array = await run(['explain', '--bot', 'assistant', '-'], '[]');
+    assert.match(array.stdout, /note: the firewall refuses this request before any policy runs \(40058 /);
+  });
+
   it('notes what the firewall refuses before any policy runs', async () => {
     const r = await run(['explain', '--robot', 'ops', '-'], '{"text":{"content":"hi"}}');
     assert.match(r.stdout, /note: the firewall refuses this request before any policy runs \(40008 .*msgtype is missing/);
@@ -158,14 +181,15 @@ describe('wecom-firewall policy usage', { concurrency: true }, () => {
       const r = await run([...args]);
       assert.equal(r.code, 2, r.stdout + r.stderr);
       assert.match(r.stderr, message);
-      assert.match(r.stderr, /policy explain \(--robot NAME \| --app NAME\)/);
+      assert.match(r.stderr, /policy explain \(--robot NAME \| --app NAME \| --bot NAME\)/);
     }
   });
 
   // The other usage errors in-process: main.ts turns every UsageError into exit 2 (above).
   const usage: Array<[string, string[], RegExp]> = [
-    ['explain without --robot or --app', ['explain', 'x.json'], /needs --robot NAME or --app NAME/],
-    ['explain with both', ['explain', '--robot', 'a', '--app', 'b', 'x.json'], /needs --robot NAME or --app NAME/],
+    ['explain without --robot, --app or --bot', ['explain', 'x.json'], /needs --robot NAME, --app NAME or --bot NAME/],
+    ['explain with two of them', ['explain', '--robot', 'a', '--bot', 'b', 'x.json'], /needs --robot NAME, --app NAME or --bot NAME/],
+    ['a chunk of an upload for a bot', ['explain', '--bot', 'a', '--path', 'aibot_upload_media_chunk', join(packageRoot(), 'package.json')], /judged once/],
     ['explain without a payload', ['explain', '--robot', 'a'], /needs a payload file/],
     ['a payload that is not JSON', ['explain', '--robot', 'ops', join(packageRoot(), 'README.md')], /is not JSON/],
     ['an app path for a robot', ['explain', '--robot', 'ops', '--path', '/cgi-bin/message/send', join(packageRoot(), 'package.json')], /is not a robot path/],

@@ -41,7 +41,7 @@ const ids = (n: number) => items(n, (i) => String(i + 1)).join('|');
 describe('shipped app packs', () => {
   it('load in name order between the webhook packs, with the single default (allow)', () => {
     const packs = [...new Set(policies.rules.map((r) => r.pack))];
-    assert.deepEqual(packs, ['wecom-contract', 'app-contract', 'guardrails', 'app-guardrails']);
+    assert.deepEqual(packs, ['wecom-contract', 'app-contract', 'bot-contract', 'guardrails', 'app-guardrails', 'bot-guardrails']);
     assert.equal(policies.defaultDecision.action, 'allow');
   });
 

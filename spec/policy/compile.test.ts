@@ -78,6 +78,37 @@ ${DEFAULT}`,
     assert.equal(set.decide(req({ msgtype: 'text', text: { content: 'hunter2' } })).errcode, 9900001);
   });
 
+  it('matches bot frames on bots, bot routes and commands (paths), and keeps them apart from robots', () => {
+    const dir = policyDir({
+      'p.yaml': `rules:
+  - name: mcp-for-assistant
+    description: the assistant bot may fetch its MCP configuration
+    match: { bots: [assistant], routes: [bot.other], paths: [aibot_get_mcp_config] }
+    action: allow
+    reason: allowed for the assistant
+  - name: no-bot-uploads
+    description: bots do not upload files
+    match: { routes: [bot.upload_media], msgtypes: [file] }
+    action: reject
+    reason: send a link instead
+  - name: ops-bot-only
+    description: only the ops bot, on every bot route
+    match: { bots: [ops] }
+    action: approve
+    reason: the ops bot is parked
+${DEFAULT}`,
+    });
+    const set = new PolicySet([dir], { bots: ['assistant', 'ops'] });
+    const bot = (over: Partial<PolicyRequest>): PolicyRequest => ({ route: 'bot.other', path: 'aibot_get_mcp_config', bot: 'assistant', caller: '127.0.0.1', payload: {}, ...over });
+    assert.equal(set.decide(bot({})).rule, 'mcp-for-assistant');
+    assert.equal(set.decide(bot({ path: 'ww_ai_robot_enter_event' })).rule, 'default');
+    assert.equal(set.decide(bot({ bot: 'helper' })).rule, 'default');
+    assert.equal(set.decide(bot({ route: 'bot.upload_media', path: 'aibot_upload_media_init', msgtype: 'file' })).rule, 'no-bot-uploads');
+    assert.equal(set.decide(bot({ bot: 'ops', route: 'bot.send_msg', path: 'aibot_send_msg' })).rule, 'ops-bot-only');
+    // a robot named like a bot is not that bot
+    assert.equal(set.decide(req({ msgtype: 'text', text: { content: 'hi' } }, { robot: 'ops' })).rule, 'default');
+  });
+
   const bad: Array<[string, Record<string, string>, RegExp]> = [
     ['no default', { 'a.yaml': 'rules: []\n' }, /no default decision/],
     ['two defaults', { 'a.yaml': DEFAULT, 'b.yaml': DEFAULT }, /a second default/],
@@ -87,6 +118,8 @@ ${DEFAULT}`,
     ['both condition and violates', { 'a.yaml': `rules:\n  - name: r\n    description: d\n    condition: {}\n    violates: {}\n    action: reject\n    reason: x\n${DEFAULT}` }, /must NOT be valid/],
     ['a duplicate rule name', { 'a.yaml': `rules:\n  - {name: r, description: d, action: allow, reason: x}\n  - {name: r, description: d, action: allow, reason: x}\n${DEFAULT}` }, /already used/],
     ['an unknown robot', { 'a.yaml': `rules:\n  - {name: r, description: d, match: {robots: [opps]}, action: allow, reason: x}\n${DEFAULT}` }, /unknown robot "opps"; did you mean "ops"/],
+    ['an unknown bot', { 'a.yaml': `rules:\n  - {name: r, description: d, match: {bots: [asistant]}, action: allow, reason: x}\n${DEFAULT}` }, /unknown bot "asistant"; did you mean "assistant"/],
+    ['an unknown route', { 'a.yaml': `rules:\n  - {name: r, description: d, match: {routes: [bot.respond]}, action: allow, reason: x}\n${DEFAULT}` }, /\/rules\/0\/match\/routes\/0/],
     ['an errcode on a non-reject rule', { 'a.yaml': `rules:\n  - {name: r, description: d, action: approve, errcode: 40058, reason: x}\n${DEFAULT}` }, /only for action: reject/],
     ['a YAML syntax error', { 'a.yaml': 'rules: [\n' }, /a\.yaml:\d+:\d+: YAML syntax error/],
   ];
@@ -94,7 +127,7 @@ ${DEFAULT}`,
     it(`refuses to load ${name}, naming file and place`, () => {
       const dir = policyDir(files);
       assert.throws(
-        () => new PolicySet([dir], { robots: ['ops'] }),
+        () => new PolicySet([dir], { robots: ['ops'], bots: ['assistant'] }),
         (err: unknown) => err instanceof PolicyError && err.problems.some((p) => pattern.test(p)) && err.problems.every((p) => p.startsWith(dir)),
       );
     });

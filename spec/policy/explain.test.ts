@@ -48,6 +48,16 @@ describe('PolicySet.explain', () => {
     assert.match(x.steps[0]!.match.why!, /the request has no robot \(an app route\)/);
   });
 
+  it('explains a bot frame: the bot and its command, and why robot and app rules skip it', () => {
+    const dir = tempDir('wf-explain-');
+    writeFileSync(join(dir, 'p.yaml'), `rules:\n  - {name: ops-only, description: only for the ops robot, match: {robots: [ops]}, action: reject, reason: no}\n  - {name: ops-bot, description: only for the ops bot, match: {bots: [ops]}, action: reject, reason: no}\ndefault: {action: allow, reason: fine}\n`);
+    const x = new PolicySet([dir]).explain(requestOf({ bot: 'assistant', route: 'bot.send_msg', payload: { chatid: 'zhangsan', msgtype: 'markdown', markdown: { content: 'hi' } } }));
+    assert.deepEqual(x.request, { route: 'bot.send_msg', path: 'aibot_send_msg', bot: 'assistant', caller: '127.0.0.1', msgtype: 'markdown' });
+    assert.deepEqual(x.steps.map((s) => s.match.field), ['robots', 'bots']);
+    assert.match(x.steps[0]!.match.why!, /\(a bot route\)/);
+    assert.match(formatExplanation(x), /request: bot\.send_msg aibot_send_msg bot=assistant caller=127\.0\.0\.1 msgtype=markdown/);
+  });
+
   it('renders a readable account: each considered rule, the decision, and later rules that would also apply', () => {
     const text = formatExplanation(shipped.explain(requestOf({ robot: 'ops', payload: { msgtype: 'text', text: { content: 'key AKIAIOSFODNN7EXAMPLE', mentioned_list: ['@all'] } } })));
     assert.match(text, /HIT +\d+ +guard\.credential\.aws-access-key +condition holds: applies → reject 9900001/);

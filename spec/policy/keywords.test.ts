@@ -21,6 +21,16 @@ describe('custom keywords', () => {
     assert.equal(check({ base64MaxBytes: 100 }, b64), true);
     assert.equal(check({ base64MaxBytes: 99 }, b64), false);
     assert.equal(check({ base64MaxBytes: 100 }, 'not*base64'), false);
+    // canonical base64 only: whole 4-character groups, "=" padding only at the end
+    for (const [s, ok] of [['QUI=', true], ['QQ==', true], ['QUJD', true], ['Q===', false], ['QQ=A', false], ['QUJDR', false], ['QUJD\n', false]] as const) {
+      assert.equal(check({ base64MaxBytes: 100 }, s), ok, s);
+    }
+  });
+
+  it('base64 keywords read the 13 MiB base64 of a 10 MiB image (regression: a regex over 4-character groups overflowed the stack)', () => {
+    const b64 = Buffer.alloc(10 * 1024 * 1024, 0x42).toString('base64');
+    assert.equal(check({ base64MaxBytes: 10 * 1024 * 1024 }, b64), true);
+    assert.equal(check({ base64MaxBytes: 10 * 1024 * 1024 - 1 }, b64), false);
   });
 
   it('base64Format tells PNG and JPEG by their magic numbers', () => {
@@ -47,5 +57,20 @@ describe('custom keywords', () => {
     assert.equal(check(schema, { a: [{ b: { c: 'nothing here' } }], n: 5 }), false);
     // zero-width characters are invisible in chat and must not split a secret for the pattern
     assert.equal(check(schema, { c: 'AKIA\u200bIOSFODNN7\u2060EXAMPLE' }), true);
+  });
+
+  it('anyStringMatches skips only the values at its except pointers ("*" is any key or index)', () => {
+    const schema = { anyStringMatches: { pattern: 'AKIA[0-9A-Z]{16}', except: ['/image/base64', '/stream/msg_item/*/image/base64'] } };
+    const key = 'AKIAIOSFODNN7EXAMPLE';
+    assert.equal(check(schema, { image: { base64: key, md5: 'x' } }), false);
+    assert.equal(check(schema, { stream: { msg_item: [{ image: { base64: 'x' } }, { image: { base64: key } }] } }), false);
+    // beside the skipped value, everything is scanned: siblings, other depths, the key names
+    assert.equal(check(schema, { image: { base64: 'x', md5: key } }), true);
+    assert.equal(check(schema, { stream: { content: key, msg_item: [{ image: { base64: key } }] } }), true);
+    assert.equal(check(schema, { base64: key }), true);
+    assert.equal(check(schema, { image: { [key]: 'x' } }), true);
+    assert.equal(check({ anyStringMatches: { pattern: 'AKIA[0-9A-Z]{16}' } }, { a: key }), true);
+    assert.throws(() => ajv.compile({ anyStringMatches: { pattern: 'x', skip: ['/a'] } }));
+    assert.throws(() => ajv.compile({ anyStringMatches: { pattern: 'x', except: ['a'] } }));
   });
 });

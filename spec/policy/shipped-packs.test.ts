@@ -37,19 +37,21 @@ const news = (articles: unknown) => send({ msgtype: 'news', news: { articles } }
 describe('shipped policy packs', () => {
   it('load in order: contract, guardrails, then the single default (allow)', () => {
     const packs = [...new Set(policies.rules.map((r) => r.pack))];
-    assert.deepEqual(packs, ['wecom-contract', 'app-contract', 'guardrails', 'app-guardrails']);
+    assert.deepEqual(packs, ['wecom-contract', 'app-contract', 'bot-contract', 'guardrails', 'app-guardrails', 'bot-guardrails']);
     assert.equal(policies.rules[0]!.name, 'wecom.msgtype.unknown');
     assert.equal(policies.defaultDecision.action, 'allow');
     assert.equal(policies.defaultDecision.rule, 'default');
   });
 
-  it('credential rules all come before the @all approval', () => {
+  it('credential rules all come before the @all approvals (robot and bot)', () => {
     const names = policies.rules.map((r) => r.name);
-    const mention = names.indexOf('guard.mass-mention');
     const credentials = names.filter((n) => n.startsWith('guard.credential.'));
-    assert.ok(mention > 0);
     assert.ok(credentials.length >= 10, credentials.join(', '));
-    for (const rule of credentials) assert.ok(names.indexOf(rule) < mention, `${rule} before guard.mass-mention`);
+    for (const approval of ['guard.mass-mention', 'guard.bot.mass-mention']) {
+      const mention = names.indexOf(approval);
+      assert.ok(mention > 0, approval);
+      for (const rule of credentials) assert.ok(names.indexOf(rule) < mention, `${rule} before ${approval}`);
+    }
   });
 
   it('every rule says who it is for: rejects carry an explicit errcode, msgtype rules are pinned to a path', () => {
@@ -58,9 +60,12 @@ describe('shipped policy packs', () => {
       assert.ok(rule.reason.trim().length > 20, `${rule.name} reason`);
       assert.equal(rule.mode, 'enforce', `${rule.name}: shipped rules are enforced`);
       if (rule.action === 'reject') assert.ok(rule.errcode, `${rule.name} errcode`);
-      // upload_media requests carry ?type= as msgtype: a msgtype rule without a path would catch them too
+      // uploads carry their type as msgtype: a msgtype rule without a path (or, for bot frames,
+      // routes) would catch them too
       const upload = '/cgi-bin/webhook/upload_media';
-      if (rule.msgtypes) assert.ok(rule.paths && (rule.paths.has(upload) ? rule.paths.size === 1 : rule.paths.size >= 1), `${rule.name} is pinned to its paths (upload_media alone)`);
+      const pinned = (names: Set<string> | undefined, alone: string) => names !== undefined && (names.has(alone) ? names.size === 1 : names.size >= 1);
+      const botRoutes = rule.routes !== undefined && [...rule.routes].every((r) => r.startsWith('bot.'));
+      if (rule.msgtypes) assert.ok(botRoutes ? pinned(rule.routes, 'bot.upload_media') : pinned(rule.paths, upload), `${rule.name} is pinned to its paths or bot routes (uploads alone)`);
     }
   });
 
