@@ -19,7 +19,7 @@ import { throttle } from '../../log-throttle.js';
 import { asFirewallError, refuseOnSocket } from '../egress/refusal.js';
 import { ChatMemory, STREAM_WINDOW_MS } from './chats.js';
 import { isObject, newReqId, type Frame } from './frames.js';
-import { REPLY_COMMANDS } from './routes.js';
+import { REPLY_COMMANDS } from '../../request/bot-route.js';
 import { AgentSession } from './session.js';
 import { BotLoginRefused, BotUpstream } from './upstream.js';
 

@@ -155,7 +155,8 @@ export class AgentSession {
         built.request.counted = earlier?.kind === 'allowed'; // one stream, one message against the limits
         outcome = await this.channel.pipeline(built.request, () => this.channel.forward(bot, frame.cmd, reqId, built.request.bytes));
         if (stream !== undefined && outcome.kind === 'parked') this.channel.streams(bot).set(stream, { kind: 'parked', approvalId: outcome.approvalId, requestId: outcome.requestId });
-        if (stream !== undefined && outcome.kind === 'forwarded') this.channel.streams(bot).set(stream, { kind: 'allowed' });
+        // Counted once WeCom took its first frame: a stream WeCom refused is no message yet.
+        if (stream !== undefined && outcome.kind === 'forwarded' && outcome.answer.errcode === 0) this.channel.streams(bot).set(stream, { kind: 'allowed' });
         if (frame.cmd === 'aibot_upload_media_init' && outcome.kind === 'forwarded') this.startUpload(outcome, frame.body);
       }
       this.send(this.ackOf(reqId, outcome));
