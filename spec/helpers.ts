@@ -60,7 +60,7 @@ export const HELPDESK = {
  * Simulator + real firewall server on ephemeral ports: robots "ops" and "team" (plus any in
  * `config.robots`) and the self-built app "helpdesk".
  */
-export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: Pick<SimulatorOptions, 'ratePerMinute' | 'bots' | 'botRatePerMinute'> = {}, extra: { env?: NodeJS.ProcessEnv; egressLookup?: Lookup } = {}): Promise<Stack> {
+export async function startStack(config: Partial<FirewallConfigInput> = {}, simOptions: Pick<SimulatorOptions, 'ratePerMinute' | 'bots' | 'botRatePerMinute' | 'clock'> = {}, extra: { env?: NodeJS.ProcessEnv; egressLookup?: Lookup } = {}): Promise<Stack> {
   const aliases = ['ops', 'team', ...Object.keys(config.robots ?? {})];
   const keys: Record<string, string> = Object.fromEntries(aliases.map((a) => [a, randomUUID()]));
   const env: NodeJS.ProcessEnv = { SPEC_ADMIN_SECRET: ADMIN_SECRET, HELPDESK_REAL: HELPDESK.corpSecret, HELPDESK_CLIENT: HELPDESK.clientSecret };

@@ -1,0 +1,154 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { WSClient, type WsFrame } from '@wecom/aibot-node-sdk';
+import { startStack, until, type Stack } from '../helpers.js';
+
+// The bot channel's edges: streams that are parked or refused, approved replies after their
+// req_id expired, uploads, and input that is not a well-formed frame. The simulator's clock is
+// moved by hand (stream expiry), never slept on.
+
+const BOT = { id: 'aib-spec-frames', secret: 'real-bot-secret-frames-9a8b7c6d5e', client: 'client-bot-secret-frames-1f2e3d' };
+const GROUP = 'wrkGroupFrames01';
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const once = (client: WSClient, event: Parameters<WSClient['once']>[0]) => new Promise<unknown[]>((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
+const failed = (p: Promise<WsFrame>) => p.then((f) => f, (f: WsFrame) => f);
+
+/** A raw agent: sends frames as written, collects what comes back. */
+async function raw(url: string): Promise<{ ws: WebSocket; next: () => Promise<Record<string, unknown>>; closed: Promise<number> }> {
+  const ws = new WebSocket(url.replace(/^http/, 'ws'));
+  const inbox: Array<Record<string, unknown>> = [];
+  const waiting: Array<(f: Record<string, unknown>) => void> = [];
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+    const w = waiting.shift();
+    if (w) w(frame);
+    else inbox.push(frame);
+  });
+  const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+  await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+  return { ws, next: () => (inbox.length ? Promise.resolve(inbox.shift()!) : new Promise((r) => waiting.push(r))), closed };
+}
+
+describe('bot channel frames (e2e)', () => {
+  let stack: Stack;
+  let now = Date.now();
+  const clients: WSClient[] = [];
+  const agent = () => {
+    const c = new WSClient({ botId: BOT.id, secret: BOT.client, wsUrl: stack.server.url.replace(/^http/, 'ws'), maxReconnectAttempts: 0, maxAuthFailureAttempts: 1, heartbeatInterval: 60_000, logger: quiet });
+    clients.push(c);
+    return c;
+  };
+  const loggedIn = async () => {
+    const c = agent();
+    const ok = once(c, 'authenticated');
+    c.connect();
+    await ok;
+    return c;
+  };
+  const callback = async (c: WSClient, body: Record<string, unknown>) => {
+    const got = once(c, 'message');
+    stack.sim.botCallback(BOT.id, body);
+    return ((await got) as [WsFrame])[0];
+  };
+  const approve = async (id: string) => {
+    const r = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'));
+    assert.equal(r.status, 200, r.text);
+  };
+  const statusOf = async (id: string) => ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { status: string; payload?: unknown }).status;
+
+  before(async () => {
+    stack = await startStack(
+      { bots: { frames: { botId: BOT.id, secret: '${env:BOT_REAL}', clientSecret: '${env:BOT_CLIENT}' } } },
+      { bots: [{ botId: BOT.id, secret: BOT.secret }], clock: () => now },
+      { env: { BOT_REAL: BOT.secret, BOT_CLIENT: BOT.client } },
+    );
+  });
+
+  after(async () => {
+    for (const c of clients) if (c.isConnected) c.disconnect();
+    await stack?.close();
+  });
+
+  it('a parked stream: later frames get the same approval id, the record takes the final state, and approval sends that once', async () => {
+    const c = await loggedIn();
+    const frame = await callback(c, { msgtype: 'text', text: { content: 'announce it' }, chattype: 'group', chatid: GROUP, from: { userid: 'zhangsan' } });
+    const first = await c.replyStream(frame, 'stream-1', '<@all> release 1.2', false);
+    const id = (first.body as { approval_id: string }).approval_id;
+    assert.ok(id, 'the first @all frame is parked');
+    const last = await c.replyStream(frame, 'stream-1', '<@all> release 1.2 is out: see the notes', true);
+    assert.equal((last.body as { approval_id: string }).approval_id, id, 'a later frame of the parked stream is answered alike');
+    assert.equal(stack.sim.botFrames(BOT.id).filter((f) => f.req_id === frame.headers.req_id).length, 0, 'nothing sent yet');
+    await approve(id);
+    await until('sent', async () => (await statusOf(id)) === 'sent');
+    const sent = stack.sim.botFrames(BOT.id).filter((f) => f.req_id === frame.headers.req_id);
+    assert.equal(sent.length, 1);
+    assert.deepEqual((sent[0]!.body as { stream: { content: string; finish: boolean } }).stream, { id: 'stream-1', content: '<@all> release 1.2 is out: see the notes', finish: true });
+    c.disconnect();
+  });
+
+  it('a refused stream stays refused, whatever its later frames carry', async () => {
+    const c = await loggedIn();
+    const frame = await callback(c, { msgtype: 'text', text: { content: 'key?' }, chattype: 'single', from: { userid: 'lisi' } });
+    const refused = await failed(c.replyStream(frame, 'stream-2', 'AKIAIOSFODNN7EXAMPLE', false));
+    assert.equal(refused.errcode, 9900001);
+    const later = await failed(c.replyStream(frame, 'stream-2', 'sorry, nothing to see', true));
+    assert.equal(later.errcode, 9900001);
+    assert.equal(stack.sim.botFrames(BOT.id).filter((f) => f.req_id === frame.headers.req_id).length, 0);
+    c.disconnect();
+  });
+
+  it('an approved reply whose stream expired is sent to the same chat as a new markdown message', async () => {
+    const c = await loggedIn();
+    const frame = await callback(c, { msgtype: 'text', text: { content: 'tell everyone' }, chattype: 'group', chatid: GROUP, from: { userid: 'wangwu' } });
+    const ack = await c.replyStream(frame, 'stream-3', '@所有人 the office is closed tomorrow', true);
+    const id = (ack.body as { approval_id: string }).approval_id;
+    c.disconnect();
+    now += 7 * 60_000; // WeCom's 6 minutes for a stream are over (the firewall's own memory says so too, or WeCom answers 846608)
+    await approve(id);
+    await until('sent', async () => (await statusOf(id)) === 'sent');
+    const sends = stack.sim.botFrames(BOT.id).filter((f) => f.cmd === 'aibot_send_msg' && JSON.stringify(f.body).includes('the office is closed tomorrow'));
+    assert.equal(sends.length, 1);
+    assert.deepEqual(sends[0]!.body, { chatid: GROUP, msgtype: 'markdown', markdown: { content: '@所有人 the office is closed tomorrow' } });
+  });
+
+  it('an upload passes when its init is allowed: the SDK gets a media_id; a chunk of an unknown upload is refused', async () => {
+    const c = await loggedIn();
+    const done = await c.uploadMedia(Buffer.alloc(700 * 1024, 7), { type: 'file', filename: 'report.pdf' });
+    assert.ok(done.media_id);
+    const r = await raw(stack.server.url);
+    r.ws.send(JSON.stringify({ cmd: 'aibot_subscribe', headers: { req_id: 'aibot_subscribe_1' }, body: { bot_id: BOT.id, secret: BOT.client } }));
+    assert.equal((await r.next()).errcode, 0);
+    r.ws.send(JSON.stringify({ cmd: 'aibot_upload_media_chunk', headers: { req_id: 'chunk_1' }, body: { upload_id: 'invented', chunk_index: 0, base64_data: 'AAAA' } }));
+    const refused = await r.next();
+    assert.deepEqual([(refused.headers as { req_id: string }).req_id, refused.errcode], ['chunk_1', 40058]);
+    r.ws.close();
+  });
+
+  it('answers input that is not a frame: garbage closes (1007), a frame before login gets 9900031 and a close, binary closes (1003)', async () => {
+    const before = stack.sim.subscribes().length;
+    const garbage = await raw(stack.server.url);
+    garbage.ws.send('{not json');
+    assert.equal(await garbage.closed, 1007);
+    const early = await raw(stack.server.url);
+    early.ws.send(JSON.stringify({ cmd: 'aibot_send_msg', headers: { req_id: 'x1' }, body: { chatid: GROUP, msgtype: 'markdown', markdown: { content: 'hi' } } }));
+    const answer = await early.next();
+    assert.equal(answer.errcode, 9900031);
+    assert.equal(await early.closed, 1008);
+    const binary = await raw(stack.server.url);
+    binary.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    assert.equal(await binary.closed, 1003);
+    assert.equal(stack.sim.subscribes().length, before, 'none of them reached WeCom');
+  });
+
+  it('refuses an upgrade at another path (404) or with a caller token in the query (403), before any socket', async () => {
+    const at = (path: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${stack.server.url.replace(/^http/, 'ws')}${path}`);
+        ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.on('error', () => resolve(-1));
+      });
+    assert.equal(await at('/somewhere'), 404);
+    assert.equal(await at('/?x-firewall-token=abcdefghijklmnopqrstuvwxyz'), 403);
+  });
+});
