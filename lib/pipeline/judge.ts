@@ -34,6 +34,7 @@ export async function judge(deps: PipelineDeps, request: Request): Promise<'allo
   // Parking spends the caller's and the global tokens (not the target's: nothing is sent yet), so an
   // agent cannot fill the approval queue faster than it could post. A park that fails gives them back.
   const tokens = await deps.limits.take({ caller: request.caller });
+  const requirement = request.noHold && decision.approval?.mode === 'hold' ? { ...decision.approval, mode: 'park' as const } : decision.approval;
   let approval;
   try {
     approval = deps.approvals.park({
@@ -48,7 +49,7 @@ export async function judge(deps: PipelineDeps, request: Request): Promise<'allo
       contentType: request.contentType,
       rule: decision.rule,
       reason: decision.reason,
-      requirement: decision.approval,
+      requirement,
     });
   } catch (err) {
     tokens.release();
@@ -57,7 +58,7 @@ export async function judge(deps: PipelineDeps, request: Request): Promise<'allo
   tokens.keep();
   record.decision = 'parked';
   record.what.approval_id = approval.id;
-  if (decision.approval?.mode !== 'hold') return { kind: 'parked', approvalId: approval.id, requestId: request.requestId };
+  if (requirement?.mode !== 'hold') return { kind: 'parked', approvalId: approval.id, requestId: request.requestId };
   // Held: the agent waits for the outcome, as if WeCom had been slow.
   return heldOutcome(request, approval.id, await deps.approvals.waitFor(approval.id));
 }

@@ -31,6 +31,8 @@ export interface Request {
   recipients?: string[];
   /** A later frame of a message whose first frame spent its tokens (a stream reply): judged again, not counted again. */
   counted?: boolean;
+  /** The client waits only seconds for its answer (a bot frame: 5 s): a rule's `mode: hold` parks it instead. */
+  noHold?: boolean;
   /** Why this request cannot be parked (a bot upload: its chunks follow at once): an approve decision refuses it. */
   unparkable?: string;
   /** Present: a repeat within the dedupe window gets the first answer. `identity` replaces the bytes as what a repeat is recognised by. */

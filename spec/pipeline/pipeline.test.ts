@@ -27,6 +27,12 @@ const POLICIES = `rules:
     condition: { properties: { text: { properties: { content: { pattern: secret } } } } }
     action: reject
     reason: no secrets
+  - name: hold-it
+    description: hold a question open for a decision
+    condition: { properties: { text: { properties: { content: { pattern: "^hold" } } } } }
+    action: approve
+    approval: { mode: hold, holdFor: 30s }
+    reason: decide now
   - name: park-all
     description: park @all
     condition: { properties: { text: { properties: { content: { pattern: "@all" } } } } }
@@ -85,6 +91,14 @@ describe('pipeline', () => {
     assert.equal(outcome.kind, 'parked');
     const record = store.get(outcome.kind === 'parked' ? outcome.approvalId : '')!;
     assert.deepEqual([record.target, record.robot, record.payload.toString()], ['aibot_send_msg?req_id=abc&chatid=g1', 'helpdesk', r.bytes.toString()]);
+  });
+
+  it('parks instead of holding a request whose client cannot wait (noHold: a bot frame)', async () => {
+    const { pipeline, store } = setup();
+    const outcome = await pipeline(request('hold this', { noHold: true }), () => assert.fail('not forwarded'));
+    assert.equal(outcome.kind, 'parked', 'answered at once, not held for 30 s');
+    const record = store.get(outcome.kind === 'parked' ? outcome.approvalId : '')!;
+    assert.deepEqual([record.status, record.held], ['pending', false]);
   });
 
   it('refuses an approve decision for a request that cannot be parked', async () => {

@@ -23,7 +23,7 @@ export function frameRequest(frame: Frame & { cmd: string }, bot: Bot, caller: s
   record.what.route = route;
   const body = isObject(frame.body) ? frame.body : {};
   const bytes = Buffer.from(JSON.stringify(body));
-  const base = { requestId: record.request_id, caller, route, method: 'POST' as const, path: cmd, target: { kind: 'bot' as const, name: bot.alias }, bytes, contentType: 'application/json', record };
+  const base = { requestId: record.request_id, caller, route, method: 'POST' as const, noHold: true, path: cmd, target: { kind: 'bot' as const, name: bot.alias }, bytes, contentType: 'application/json', record };
   const msgtype = typeof body.msgtype === 'string' ? body.msgtype : undefined;
 
   if (route === 'bot.upload_media') {
