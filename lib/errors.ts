@@ -53,6 +53,7 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, errcode: 9900011, message: 'not an approver' },
   APPROVAL_NOT_FOUND: { status: 404, errcode: 9900012, message: 'no such approval' },
   APPROVAL_DECIDED: { status: 409, errcode: 9900013, message: 'approval already decided' },
+  APPROVAL_CHANGED: { status: 409, errcode: 9900032, message: 'the message changed since it was shown (a parked stream grew)' },
   // held requests (approval mode hold)
   APPROVAL_REJECTED: { status: 403, errcode: 9900014, message: 'rejected by an approver' },
   APPROVAL_TIMEOUT: { status: 403, errcode: 9900015, message: 'not approved in time; not sent' },

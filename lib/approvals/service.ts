@@ -110,6 +110,11 @@ export class Approvals {
 
   /** Expires a held record still pending (audited); false if it was decided meanwhile. */
   private expireHold(id: string, who: string, reason: string): boolean {
+    return this.withdraw(id, who, reason);
+  }
+
+  /** Takes a pending record back: expired now, never sent (audited); false if it was decided meanwhile. */
+  withdraw(id: string, who: string, reason: string): boolean {
     const { store, audit } = this.deps;
     if (!store.expireNow(id)) return false;
     const now = store.get(id)!;
@@ -193,7 +198,11 @@ export class Approvals {
     return this.deps.everyone.has(sub);
   }
 
-  async decide(id: string, decider: Decider, verdict: 'approve' | 'reject', comment?: string): Promise<Approval> {
+  /**
+   * A vote. `sha256`, when given, is the digest of the bytes the approver was shown: if the record
+   * holds other bytes now (a parked stream grew), the vote is refused (APPROVAL_CHANGED).
+   */
+  async decide(id: string, decider: Decider, verdict: 'approve' | 'reject', comment?: string, sha256?: string): Promise<Approval> {
     const { store, audit } = this.deps;
     const who = decider.sub;
     if (decider.link && decider.link.approvalId !== id) throw new FirewallError('FORBIDDEN', 'this link is for another approval');
@@ -204,8 +213,9 @@ export class Approvals {
     // Identities are names: the caller that asked (once callers are named) cannot approve itself.
     if (who === before.caller) throw new FirewallError('FORBIDDEN', 'the caller that made a request cannot decide it');
     const spend = decider.link && { jti: decider.link.jti, expiresAt: decider.link.expiresAt };
-    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}), ...(decider.link ? { via: 'link' as const } : {}) }, spend, (r) => this.deliverBy(r));
+    const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}), ...(decider.link ? { via: 'link' as const } : {}) }, spend, (r) => this.deliverBy(r), sha256);
     if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND'); // deleted under us
+    if (voted === 'changed') throw new FirewallError('APPROVAL_CHANGED', 'look at it again, then decide');
     if (voted === 'token_spent') throw new FirewallError('UNAUTHENTICATED', 'this link was already used to decide; open the console and sign in');
     if (voted === 'duplicate') throw new FirewallError('APPROVAL_DECIDED', 'you already voted on this request; a vote counts once');
     if (voted === 'closed') {

@@ -168,10 +168,11 @@ export class SqliteApprovalStore implements ApprovalStore {
     return (this.stmts.pendingCount.get() as { n: number }).n;
   }
 
-  vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined {
-    return this.db.transaction((): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined => {
+  vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date, sha256?: string): Approval | 'closed' | 'duplicate' | 'token_spent' | 'changed' | undefined {
+    return this.db.transaction((): Approval | 'closed' | 'duplicate' | 'token_spent' | 'changed' | undefined => {
       const current = this.get(id);
       if (!current) return undefined;
+      if (sha256 !== undefined && current.status === 'pending' && current.sha256 !== sha256) return 'changed';
       // Spent first: a used link stays used even if this vote turns out to be refused below.
       if (spend && this.stmts.spend.run(spend.jti, id, spend.expiresAt.toISOString()).changes === 0) return 'token_spent';
       if (current.status !== 'pending' || current.expiresAt <= new Date().toISOString()) return 'closed';

@@ -98,9 +98,10 @@ export interface ApprovalStore {
   /**
    * Adds a vote atomically: a reject rejects, the `required`-th approve approves, anything else leaves
    * it pending. 'closed' if the record is no longer pending (or has expired); 'duplicate' if this
-   * `who` already voted (a vote counts once); 'token_spent' if `spend` was used before (nothing changes).
+   * `who` already voted (a vote counts once); 'token_spent' if `spend` was used before (nothing changes);
+   * 'changed' if `sha256` is given and the record's bytes are no longer those (nothing changes).
    */
-  vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date): Approval | 'closed' | 'duplicate' | 'token_spent' | undefined;
+  vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date, sha256?: string): Approval | 'closed' | 'duplicate' | 'token_spent' | 'changed' | undefined;
   history(query: HistoryQuery): Approval[];
   /** Erases the payload bytes of records in a final status created before `before`; returns how many. */
   purge(before: Date): number;

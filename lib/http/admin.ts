@@ -89,9 +89,11 @@ export function createAdminApp(deps: AdminDeps): express.Express {
   });
   const decide = (verdict: 'approve' | 'reject') =>
     asyncRoute(async (req, res) => {
-      const body = req.body as { comment?: unknown } | undefined;
+      const body = req.body as { comment?: unknown; sha256?: unknown } | undefined;
       const comment = typeof body?.comment === 'string' ? body.comment.slice(0, 2000) : undefined;
-      const result = await approvals.decide(String(req.params.id), res.locals.identity, verdict, comment);
+      // The digest of what the approver was shown: the vote counts only for those bytes.
+      if (body?.sha256 !== undefined && (typeof body.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(body.sha256))) throw new FirewallError('INVALID_PAYLOAD', 'sha256 must be the 64 hex digits of the message shown');
+      const result = await approvals.decide(String(req.params.id), res.locals.identity, verdict, comment, body?.sha256 as string | undefined);
       const shown = { ...view(result), may_decide: approvals.mayDecide(result, res.locals.identity.sub) };
       if (result.status === 'failed') {
         sendJson(res, 502, { errcode: -1, errmsg: 'approved, but sending to WeCom failed', request_id: res.locals.requestId, approval: shown });

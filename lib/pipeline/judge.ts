@@ -12,6 +12,17 @@ import type { Request, Settled } from './request.js';
  * returns 'allow' for the pipeline to forward. Either way the audit record learns the rule.
  */
 export async function judge(deps: PipelineDeps, request: Request): Promise<'allow' | Settled> {
+  const decision = verdict(deps, request);
+  if (decision.action === 'allow') return 'allow';
+  if (request.unparkable) throw new FirewallError('POLICY_REJECTED', `rule ${decision.rule} asks for approval, but ${request.unparkable}`);
+  return park(deps, request, decision);
+}
+
+/**
+ * The policies' decision on a request, written to its audit record (rule, pack, monitor-mode hits);
+ * a reject is thrown as the rule's refusal.
+ */
+export function verdict(deps: PipelineDeps, request: Request): Decision {
   const { record } = request;
   record.what.msgtype = request.msgtype;
   record.what.size = request.bytes.length;
@@ -29,8 +40,11 @@ export async function judge(deps: PipelineDeps, request: Request): Promise<'allo
     const code = POLICY_ERRCODES[decision.errcode ?? 9900001] ?? 'POLICY_REJECTED';
     throw new FirewallError(code, `rule ${decision.rule}: ${decision.reason}${decision.detail ? ` (${decision.detail})` : ''}`, { errcode: decision.errcode });
   }
-  if (decision.action === 'allow') return 'allow';
-  if (request.unparkable) throw new FirewallError('POLICY_REJECTED', `rule ${decision.rule} asks for approval, but ${request.unparkable}`);
+  return decision;
+}
+
+async function park(deps: PipelineDeps, request: Request, decision: Decision): Promise<Settled> {
+  const { record } = request;
   // Parking spends the caller's and the global tokens (not the target's: nothing is sent yet), so an
   // agent cannot fill the approval queue faster than it could post. A park that fails gives them back.
   const tokens = await deps.limits.take({ caller: request.caller });

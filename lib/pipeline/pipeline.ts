@@ -5,7 +5,7 @@ import type { Limits } from '../limits/limiter.js';
 import type { Approvals } from '../approvals/service.js';
 import type { AuditLog } from '../audit/audit.js';
 import { auditAttempts, auditUpstreamFailure, spending } from '../upstream/outcome.js';
-import { judge } from './judge.js';
+import { judge, verdict } from './judge.js';
 import { deduplicated, type RepeatMemory } from './dedupe.js';
 import type { Forward, Outcome, Request } from './request.js';
 
@@ -24,7 +24,14 @@ export interface PipelineDeps {
   dedupe?: RepeatMemory;
 }
 
-export type Pipeline = (request: Request, forward: Forward) => Promise<Outcome>;
+export interface Pipeline {
+  (request: Request, forward: Forward): Promise<Outcome>;
+  /**
+   * Only the policies, for a later part of a message already parked (a stream's next frame): throws a
+   * rule's refusal, else returns. The part is then added to the parked record, never forwarded.
+   */
+  check(request: Request): void;
+}
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
   const act = async (request: Request, forward: Forward): Promise<Outcome> => {
@@ -43,9 +50,15 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       throw auditUpstreamFailure(record, err);
     }
   };
-  return (request, forward) => {
+  const pass = (request: Request, forward: Forward): Promise<Outcome> => {
     if (!deps.audit.healthy()) return Promise.reject(new FirewallError('AUDIT_UNAVAILABLE', 'nothing is forwarded or parked unaudited'));
     if (!deps.dedupe || !request.dedupe) return act(request, forward);
     return deduplicated(deps.dedupe, request, () => act(request, forward));
   };
+  return Object.assign(pass, {
+    check(request: Request): void {
+      if (!deps.audit.healthy()) throw new FirewallError('AUDIT_UNAVAILABLE', 'nothing is forwarded or parked unaudited');
+      verdict(deps, request);
+    },
+  });
 }

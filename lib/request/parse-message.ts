@@ -23,7 +23,7 @@ export const MAX_NODES = 10_000;
  * than MAX_NODES values, and numbers JSON cannot carry faithfully.
  * Iterative, so hostile nesting cannot exhaust the stack.
  */
-function checkShape(root: unknown): void {
+export function checkShape(root: unknown): void {
   const stack: Array<[unknown, number]> = [[root, 0]];
   let nodes = 0;
   while (stack.length) {

@@ -87,6 +87,39 @@ describe('bot channel frames (e2e)', () => {
     c.disconnect();
   });
 
+  it('a parked stream whose later frame carries a credential: refused, the parked message withdrawn, nothing sent (regression: later frames were not judged)', async () => {
+    const c = await loggedIn();
+    const frame = await callback(c, { msgtype: 'text', text: { content: 'status?' }, chattype: 'group', chatid: GROUP, from: { userid: 'zhangsan' } });
+    const first = await c.replyStream(frame, 'stream-5', '<@all> all systems nominal', false);
+    const id = (first.body as { approval_id: string }).approval_id;
+    const shown = (await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string };
+    const swapped = await failed(c.replyStream(frame, 'stream-5', '<@all> here is the key AKIAIOSFODNN7EXAMPLE', true));
+    assert.equal(swapped.errcode, 9900001);
+    assert.equal(await statusOf(id), 'expired', 'the parked message is withdrawn');
+    const vote = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: shown.sha256 });
+    assert.equal(vote.status, 409);
+    assert.equal(stack.sim.botFrames(BOT.id).filter((f) => f.req_id === frame.headers.req_id).length, 0);
+    c.disconnect();
+  });
+
+  it('a vote on an earlier state of a parked stream is refused (409 / 9900032); on the state shown, it counts', async () => {
+    const c = await loggedIn();
+    const frame = await callback(c, { msgtype: 'text', text: { content: 'plan?' }, chattype: 'group', chatid: GROUP, from: { userid: 'lisi' } });
+    const first = await c.replyStream(frame, 'stream-6', '<@all> plan: deploy at 10', false);
+    const id = (first.body as { approval_id: string }).approval_id;
+    const seen = ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string }).sha256;
+    await c.replyStream(frame, 'stream-6', '<@all> plan: deploy at 10, then migrate the database', true);
+    const stale = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: seen });
+    assert.deepEqual([stale.status, stale.json.errcode], [409, 9900032]);
+    const now = ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string }).sha256;
+    const fresh = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: now });
+    assert.equal(fresh.status, 200, fresh.text);
+    await until('sent', async () => (await statusOf(id)) === 'sent');
+    const sent = stack.sim.botFrames(BOT.id).filter((f) => f.req_id === frame.headers.req_id);
+    assert.equal((sent[0]!.body as { stream: { content: string } }).stream.content, '<@all> plan: deploy at 10, then migrate the database');
+    c.disconnect();
+  });
+
   it('a refused stream stays refused, whatever its later frames carry', async () => {
     const c = await loggedIn();
     const frame = await callback(c, { msgtype: 'text', text: { content: 'key?' }, chattype: 'single', from: { userid: 'lisi' } });
@@ -139,6 +172,18 @@ describe('bot channel frames (e2e)', () => {
     binary.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     assert.equal(await binary.closed, 1003);
     assert.equal(stack.sim.subscribes().length, before, 'none of them reached WeCom');
+  });
+
+  it('relays pings without their body, at most one a second', async () => {
+    const r = await raw(stack.server.url);
+    r.ws.send(JSON.stringify({ cmd: 'aibot_subscribe', headers: { req_id: 'aibot_subscribe_2' }, body: { bot_id: BOT.id, secret: BOT.client } }));
+    assert.equal((await r.next()).errcode, 0);
+    r.ws.send(JSON.stringify({ cmd: 'ping', headers: { req_id: 'ping_1' }, body: { note: 'not for WeCom' } }));
+    assert.equal((await r.next()).errcode, 0);
+    r.ws.send(JSON.stringify({ cmd: 'ping', headers: { req_id: 'ping_2' } }));
+    const second = await r.next();
+    assert.deepEqual([(second.headers as { req_id: string }).req_id, second.errcode], ['ping_2', 45009]);
+    r.ws.close();
   });
 
   it('refuses an upgrade at another path (404) or with a caller token in the query (403), before any socket', async () => {

@@ -132,6 +132,14 @@ describe('pipeline', () => {
     assert.equal(sent, 2);
   });
 
+  it('check() runs only the policies: a refusal is thrown, anything else returns, nothing is parked or counted', async () => {
+    const { pipeline, store } = setup({ limit: '1/min' });
+    assert.throws(() => pipeline.check(request('my secret')), (e: FirewallError) => e.errcode === 9900001);
+    pipeline.check(request('hi @all'));
+    assert.equal(store.pendingCount(), 0);
+    assert.equal((await pipeline(request('still room'), async () => ok)).kind, 'forwarded');
+  });
+
   it('refuses everything while the audit log is broken (fail closed)', async () => {
     const { pipeline, deps } = setup();
     deps.audit.healthy = () => false;

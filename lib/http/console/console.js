@@ -709,13 +709,19 @@ function decisionPanel(a, who) {
     status.textContent = verdict === 'approve' ? 'Approving…' : 'Rejecting…';
     const token = tokenFor(a.id);
     const viaLink = state.link && token === state.link.token;
-    const body = comment.value.trim() ? { comment: comment.value.trim() } : {};
+    // The vote counts only for the bytes shown here: a parked stream that grew since is shown again.
+    const body = { sha256: a.sha256, ...(comment.value.trim() ? { comment: comment.value.trim() } : {}) };
     try {
       const res = await api('POST', `/approvals/${encodeURIComponent(a.id)}/${verdict}`, token, body);
       if (viaLink) state.link.used = true;
       renderIdentity();
       paintDetail(res.approval, { verdict });
     } catch (err) {
+      if (err instanceof ApiError && err.errcode === 9900032) {
+        await showDetail(a.id);
+        put(document.querySelector('.decide-status') ?? status, errorBox(err, 'The message changed while you looked at it: here it is as it is now'));
+        return;
+      }
       if (viaLink && err instanceof ApiError && [401, 409, 502].includes(err.status)) state.link.used = true;
       renderIdentity();
       if (err instanceof ApiError && isObj(err.body.approval)) {

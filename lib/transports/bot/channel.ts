@@ -88,10 +88,12 @@ export class BotChannel {
     socket.on('error', () => socket.destroy());
     const record = { decision: 'rejected' as const, request_id: randomUUID(), who: 'unknown', what: { route: 'bot.connect' }, started: performance.now() };
     const config = this.deps.config();
+    let splitToken: string | undefined;
     try {
       const prefixed = splitTokenPrefix(req.url ?? '/');
       if (prefixed) req.url = prefixed.url;
-      record.who = config.callers.identify(req, prefixed?.token);
+      splitToken = prefixed?.token;
+      record.who = config.callers.identify(req, splitToken);
       if (this.closed) throw new FirewallError('SHUTTING_DOWN');
       if (!config.bots.size) throw new FirewallError('BOT_CHANNEL_UNAVAILABLE');
       if (!this.deps.audit.healthy()) throw new FirewallError('AUDIT_UNAVAILABLE', 'nothing is forwarded or parked unaudited');
@@ -104,7 +106,7 @@ export class BotChannel {
       return this.audit(record, fe);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new AgentSession(ws, record.who, this);
+      const session = new AgentSession(ws, record.who, this, { req, token: splitToken });
       this.sessions.add(session);
       ws.once('close', () => this.sessions.delete(session));
     });
@@ -121,13 +123,23 @@ export class BotChannel {
     this.deps.log.error('leaked key: an agent sent a real WeCom credential to the firewall', { request_id: record.request_id, caller: record.who, owner: `bot ${bot.alias}` });
   }
 
-  /** An agent logged in as `bot`: its upstream is opened (or reused) and the agent becomes the bot's only one. Resolves with WeCom's ack. */
-  async login(session: AgentSession, bot: Bot, body: Record<string, unknown>): Promise<Frame> {
+  /**
+   * An agent logged in as `bot`: its upstream is opened (or reused) and the agent becomes the bot's
+   * only one. Resolves with WeCom's ack, or undefined when the agent left meanwhile.
+   */
+  async login(session: AgentSession, bot: Bot, body: Record<string, unknown>): Promise<Frame | undefined> {
     const link = this.link(bot);
-    const { bot_id: _id, secret: _secret, ...fields } = body;
-    link.subscribe = fields;
+    // Only the fields WeCom's login takes go along with the real secret, each checked.
+    link.subscribe = {
+      ...(Number.isSafeInteger(body.scene) ? { scene: body.scene } : {}),
+      ...(typeof body.plug_version === 'string' && body.plug_version.length <= 64 ? { plug_version: body.plug_version } : {}),
+    };
     const fresh = !link.upstream?.open;
     const upstream = await this.upstreamFor(bot, link);
+    if (!session.connected) {
+      this.release(link);
+      return undefined;
+    }
     const older = link.session;
     link.session = session;
     if (older && older !== session) {
@@ -138,9 +150,10 @@ export class BotChannel {
     return fresh ? upstream.loginAck! : { headers: { req_id: '' }, errcode: 0, errmsg: 'ok' };
   }
 
-  detach(session: AgentSession): void {
-    if (!session.bot) return;
-    const link = this.links.get(session.bot.alias);
+  /** The agent left (or was logged out): its bot's upstream is closed if nothing else needs it. */
+  detach(session: AgentSession, bot = session.bot): void {
+    if (!bot) return;
+    const link = this.links.get(bot.alias);
     if (link?.session !== session) return;
     link.session = undefined;
     this.release(link);
@@ -218,7 +231,12 @@ export class BotChannel {
    * agent logs in again, against the new settings). The others keep their connections.
    */
   reloaded(): void {
-    const bots = this.deps.config().bots;
+    const config = this.deps.config();
+    const bots = config.bots;
+    // Callers are checked again against the callers in force, as HTTP requests are one by one.
+    for (const session of this.sessions) {
+      if (!session.stillCaller(config.callers)) session.close(1008, 'the caller is no longer allowed');
+    }
     for (const [alias, link] of this.links) {
       const now = bots.get(alias);
       const was = link.upstream?.bot ?? link.session?.bot;
@@ -316,13 +334,13 @@ export class BotChannel {
 
 /** A stream reply sent after approval is its final state. */
 function finished(body: Record<string, unknown>): Record<string, unknown> {
-  return body.msgtype === 'stream' && isObject(body.stream) ? { ...body, stream: { ...body.stream, finish: true } } : body;
+  return (body.msgtype === 'stream' || body.msgtype === 'stream_with_template_card') && isObject(body.stream) ? { ...body, stream: { ...body.stream, finish: true } } : body;
 }
 
 /** A reply as a new message to its chat (its req_id can no longer be answered), or undefined when it has no such form. */
 function asNewMessage(body: Record<string, unknown>, chatid: string): Record<string, unknown> | undefined {
   const text = (v: unknown) => (isObject(v) && typeof v.content === 'string' ? v.content : undefined);
-  const content = body.msgtype === 'stream' ? text(body.stream) : body.msgtype === 'text' ? text(body.text) : body.msgtype === 'markdown' ? text(body.markdown) : undefined;
+  const content = body.msgtype === 'stream' || body.msgtype === 'stream_with_template_card' ? text(body.stream) : body.msgtype === 'text' ? text(body.text) : body.msgtype === 'markdown' ? text(body.markdown) : undefined;
   if (content !== undefined) return { chatid, msgtype: 'markdown', markdown: { content } };
   if (body.msgtype === 'template_card' && isObject(body.template_card)) return { chatid, msgtype: 'template_card', template_card: body.template_card };
   return undefined;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FirewallError } from '../../errors.js';
+import { checkShape } from '../../request/parse-message.js';
 
 // The bot WebSocket's frames: one JSON text message each, `{cmd, headers:{req_id}, body}`; an ack
 // carries no cmd: `{headers:{req_id}, errcode, errmsg, body?}` (research/official-plugin.md §4).
@@ -25,8 +26,8 @@ export class BadFrame extends Error {
 
 const MAX_REQ_ID = 256;
 
-/** Reads one text message: a JSON object with headers.req_id (a short string) and, if any, a string cmd and an object body. */
-export function parseFrame(text: string): Frame {
+/** Reads one text message: a JSON object with headers.req_id (a short string) and, if any, a string cmd and an object body of a sane shape. */
+export function parseFrame(text: string, options: { checkBody?: boolean } = {}): Frame {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -39,6 +40,15 @@ export function parseFrame(text: string): Frame {
   if (typeof reqId !== 'string' || !reqId || reqId.length > MAX_REQ_ID) throw new BadFrame(`headers.req_id must be a string of 1 to ${MAX_REQ_ID} characters`);
   if (value.cmd !== undefined && typeof value.cmd !== 'string') throw new BadFrame('cmd must be a string', reqId);
   if (value.body !== undefined && !isObject(value.body)) throw new BadFrame('body must be a JSON object', reqId);
+  // An agent's body, as for HTTP bodies: no prototype keys, bounded depth and size, numbers JSON
+  // carries faithfully. WeCom's frames are relayed as they came (their body is only read for metadata).
+  if (options.checkBody !== false) {
+    try {
+      checkShape(value.body);
+    } catch (err) {
+      throw new BadFrame((err as Error).message, reqId);
+    }
+  }
   return { cmd: value.cmd as string | undefined, headers: { req_id: reqId }, body: value.body, errcode: typeof value.errcode === 'number' ? value.errcode : undefined, errmsg: typeof value.errmsg === 'string' ? value.errmsg : undefined };
 }
 

@@ -41,7 +41,7 @@ export function frameRequest(frame: Frame & { cmd: string }, bot: Bot, caller: s
     const chat = chats.answering(bot.alias, reqId);
     const payload = chat ? { ...own, chatid: chat.chatid, chattype: chat.chattype, from: { userid: chat.userid } } : own;
     const query = new URLSearchParams({ req_id: reqId, ...(chat?.chatid ? { chatid: chat.chatid } : {}), ...(chat?.chattype ? { chattype: chat.chattype } : {}) }).toString();
-    const stream = body.msgtype === 'stream' && isObject(body.stream) ? body.stream : undefined;
+    const stream = (body.msgtype === 'stream' || body.msgtype === 'stream_with_template_card') && isObject(body.stream) ? body.stream : undefined;
     const streamId = stream && typeof stream.id === 'string' ? stream.id : undefined;
     return { request: { ...base, msgtype, payload, upstreamQuery: query }, stream: streamId !== undefined ? `${reqId}\0${streamId}` : undefined };
   }

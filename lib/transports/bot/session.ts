@@ -1,9 +1,11 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type http from 'node:http';
 import WebSocket from 'ws';
+import type { Callers } from '../../callers/identify.js';
 import type { AuditRecord } from '../../audit/audit.js';
 import type { Bot } from '../../config/load.js';
 import { FirewallError, POLICY_ERRCODES } from '../../errors.js';
-import type { Outcome } from '../../pipeline/request.js';
+import type { Outcome, Request } from '../../pipeline/request.js';
 import { asFirewallError } from '../egress/refusal.js';
 import { BadFrame, ackText, isObject, parseFrame, refusalText, type Frame } from './frames.js';
 import { frameRequest } from './requests.js';
@@ -17,6 +19,8 @@ import type { BotChannel } from './channel.js';
 
 /** The SDK logs in at once: a connection that has not within this long is closed. */
 const LOGIN_WITHIN_MS = 10_000;
+/** The SDK pings every 30 s: more than one a second is no heartbeat, and would only spend the bot's connection. */
+const PING_EVERY_MS = 1_000;
 
 interface Upload {
   declared: number;
@@ -30,6 +34,7 @@ const POLICY_CODES = new Set(Object.values(POLICY_ERRCODES));
 export class AgentSession {
   bot?: Bot;
   private loggingIn = false;
+  private lastPing = 0;
   private readonly uploads = new Map<string, Upload>();
   private readonly loginTimer: NodeJS.Timeout;
 
@@ -37,6 +42,8 @@ export class AgentSession {
     private readonly ws: WebSocket,
     readonly caller: string,
     private readonly channel: BotChannel,
+    /** What the caller presented on the upgrade (its request, the /t/<token>/ prefix): checked again after a reload. */
+    private readonly presented: { req: http.IncomingMessage; token?: string },
   ) {
     ws.on('message', (data, isBinary) => void this.onMessage(isBinary ? undefined : data.toString()));
     ws.on('close', () => {
@@ -45,6 +52,15 @@ export class AgentSession {
     });
     ws.on('error', () => ws.terminate());
     this.loginTimer = setTimeout(() => this.ws.close(1008, 'no aibot_subscribe in time'), LOGIN_WITHIN_MS).unref();
+  }
+
+  /** Whether the caller that opened this connection is still that caller under `callers` (after a reload). */
+  stillCaller(callers: Callers): boolean {
+    try {
+      return callers.identify(this.presented.req, this.presented.token) === this.caller;
+    } catch {
+      return false;
+    }
   }
 
   get connected(): boolean {
@@ -75,7 +91,7 @@ export class AgentSession {
     }
     if (!this.bot) return this.login(frame);
     const cmd = frame.cmd;
-    if (cmd === 'ping') return this.passThrough(frame, 'ping');
+    if (cmd === 'ping') return this.ping(frame);
     if (cmd === 'aibot_upload_media_chunk' || cmd === 'aibot_upload_media_finish') return this.uploadPart(frame, cmd);
     if (cmd === undefined || cmd === 'aibot_subscribe') {
       const record = this.record('bot.frame');
@@ -107,7 +123,16 @@ export class AgentSession {
       if (bot && same(bot.secret, secret)) this.channel.leaked(bot, record);
       if (!bot || !same(bot.clientSecret, secret)) throw new FirewallError('INVALID_CREDENTIAL', 'unknown bot_id or wrong secret'); // refused here: WeCom is not asked
       const ack = await this.channel.login(this, bot, body);
-      if (!this.connected) return this.channel.detach(this); // the agent left while WeCom answered
+      if (!ack) {
+        record.why = { reason: 'the agent left while WeCom answered the login' };
+        return;
+      }
+      // A reload while WeCom answered may have changed the bot or its client secret: check again.
+      const now = this.channel.botById(botId);
+      if (!now || now.alias !== bot.alias || !same(now.clientSecret, secret)) {
+        this.channel.detach(this, bot);
+        throw new FirewallError('INVALID_CREDENTIAL', 'the bot was reconfigured while logging in');
+      }
       this.bot = bot;
       clearTimeout(this.loginTimer);
       record.decision = 'subscribed';
@@ -118,7 +143,7 @@ export class AgentSession {
         // WeCom refused the real secret: the agent gets WeCom's answer, the operator the cause.
         record.decision = 'upstream_error';
         record.upstream_errcode = err.ack.errcode;
-        this.send(ackText(reqId, err.ack.errcode ?? -1, err.ack.errmsg ?? 'login refused by WeCom'));
+        this.send(ackText(reqId, err.ack.errcode ?? -1, this.channel.redact(err.ack.errmsg ?? 'login refused by WeCom')));
         this.channel.log.error("WeCom refused the bot's login with the real secret: check bots.<alias>.secret", { bot: record.what.robot, errcode: err.ack.errcode });
       } else {
         failure = asFirewallError(err);
@@ -145,12 +170,7 @@ export class AgentSession {
       let outcome: Outcome;
       if (earlier?.kind === 'refused') throw earlier.error; // a refused stream stays refused
       if (earlier?.kind === 'parked') {
-        // A parked stream grows: approvers see (and an approval sends) its latest state.
-        this.channel.approvals.revise(earlier.approvalId, built.request.bytes, this.caller);
-        record.decision = 'parked';
-        record.what = { ...record.what, msgtype: built.request.msgtype, size: built.request.bytes.length, approval_id: earlier.approvalId };
-        record.why = { reason: 'a later frame of a parked stream' };
-        outcome = { kind: 'parked', approvalId: earlier.approvalId, requestId: earlier.requestId };
+        outcome = this.grow(bot, stream!, earlier, built.request);
       } else {
         built.request.counted = earlier?.kind === 'allowed'; // one stream, one message against the limits
         outcome = await this.channel.pipeline(built.request, () => this.channel.forward(bot, frame.cmd, reqId, built.request.bytes));
@@ -170,10 +190,37 @@ export class AgentSession {
     }
   }
 
+  /**
+   * A later frame of a parked stream. It is judged like any frame: a policy refusing what the stream
+   * has become withdraws the parked message (never sent) and refuses the stream. Otherwise the parked
+   * record takes this frame's state: approvers see it, and an approval sends it (a vote cast on an
+   * earlier state is refused, APPROVAL_CHANGED). Once the record was decided, later frames are refused.
+   */
+  private grow(bot: Bot, stream: string, parked: { approvalId: string; requestId: string }, request: Request): Outcome {
+    const { approvals } = this.channel;
+    const { record } = request;
+    try {
+      this.channel.pipeline.check(request);
+    } catch (err) {
+      if (err instanceof FirewallError && POLICY_CODES.has(err.code)) approvals.withdraw(parked.approvalId, this.caller, `a later frame of the parked stream was refused: ${err.message}`);
+      throw err;
+    }
+    if (!approvals.revise(parked.approvalId, request.bytes, this.caller)) {
+      const status = approvals.get(parked.approvalId)?.status;
+      const err = status === 'rejected' ? new FirewallError('APPROVAL_REJECTED', `approval ${parked.approvalId}`) : status === 'expired' ? new FirewallError('APPROVAL_TIMEOUT', `approval ${parked.approvalId} was not decided in time`) : new FirewallError('APPROVAL_DECIDED', `approval ${parked.approvalId} was decided on an earlier frame; later frames are not sent`);
+      this.channel.streams(bot).set(stream, { kind: 'refused', error: err });
+      throw err;
+    }
+    record.decision = 'parked';
+    record.what = { ...record.what, msgtype: request.msgtype, size: request.bytes.length, approval_id: parked.approvalId };
+    record.why = { ...record.why, reason: 'a later frame of a parked stream: the parked message takes its state' };
+    return { kind: 'parked', approvalId: parked.approvalId, requestId: parked.requestId };
+  }
+
   private ackOf(reqId: string, outcome: Outcome): string {
     const settled = outcome.kind === 'duplicate' ? outcome.first : outcome;
     if (settled.kind === 'refused') return refusalText(reqId, settled.error, this.channel.redact);
-    if (settled.kind === 'forwarded') return settled.answer.body.toString(); // WeCom's ack, with the agent's req_id
+    if (settled.kind === 'forwarded') return this.channel.redact(settled.answer.body.toString()); // WeCom's ack, with the agent's req_id
     const body = { approval_id: settled.approvalId, request_id: settled.requestId, ...(settled.approved ? { expected_at: settled.approved.expectedAt } : {}) };
     return ackText(reqId, 0, settled.approved ? "approved; waiting for the bot's limit, it will be sent" : 'pending approval', body);
   }
@@ -196,33 +243,49 @@ export class AgentSession {
   /** A chunk or the finish of an upload whose init was allowed; anything else is refused here. */
   private async uploadPart(frame: Frame, cmd: 'aibot_upload_media_chunk' | 'aibot_upload_media_finish'): Promise<void> {
     const body = isObject(frame.body) ? frame.body : {};
-    const upload = typeof body.upload_id === 'string' ? this.uploads.get(body.upload_id) : undefined;
+    const uploadId = typeof body.upload_id === 'string' ? body.upload_id : undefined;
+    const upload = uploadId === undefined ? undefined : this.uploads.get(uploadId);
     let refusal: string | undefined;
+    // Rebuilt from the fields WeCom takes: nothing else the agent wrote goes along.
+    let forwarded: object = { upload_id: uploadId };
     if (!upload) refusal = 'unknown upload_id: an upload starts with aibot_upload_media_init on this connection';
     else if (cmd === 'aibot_upload_media_chunk') {
-      const size = typeof body.base64_data === 'string' ? Buffer.byteLength(body.base64_data, 'base64') : -1;
-      upload.received += size;
+      const data = body.base64_data;
+      const size = typeof data === 'string' && Number.isSafeInteger(body.chunk_index) ? Buffer.byteLength(data, 'base64') : -1;
+      upload.received += Math.max(size, 0);
       upload.seen += 1;
-      if (size < 0 || upload.received > upload.declared || upload.seen > upload.chunks) refusal = 'the chunks pass the size or count declared at aibot_upload_media_init (what the policies judged)';
+      if (size < 0) refusal = 'a chunk needs chunk_index (an integer) and base64_data (a string)';
+      else if (upload.received > upload.declared || upload.seen > upload.chunks) refusal = 'the chunks pass the size or count declared at aibot_upload_media_init (what the policies judged)';
+      forwarded = { upload_id: uploadId, chunk_index: body.chunk_index, base64_data: data };
     }
     if (refusal) {
-      if (upload) this.uploads.delete(body.upload_id as string);
+      if (upload) this.uploads.delete(uploadId!);
       const record = this.record('bot.upload_media');
       const fe = new FirewallError('INVALID_PAYLOAD', refusal);
       this.send(refusalText(frame.headers.req_id, fe, this.channel.redact, record.request_id));
       return this.channel.audit(record, fe);
     }
-    if (cmd === 'aibot_upload_media_finish') this.uploads.delete(body.upload_id as string);
-    return this.passThrough(frame, cmd === 'aibot_upload_media_chunk' ? 'upload_chunk' : 'upload_finish');
+    if (cmd === 'aibot_upload_media_finish') this.uploads.delete(uploadId!);
+    return this.passThrough(frame, cmd === 'aibot_upload_media_chunk' ? 'upload_chunk' : 'upload_finish', JSON.stringify(forwarded));
+  }
+
+  /** The agent's heartbeat: relayed without a body, at most one a second (the SDK sends one every 30 s). */
+  private async ping(frame: Frame): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPing < PING_EVERY_MS) {
+      this.channel.count(this.bot!, 'ping_refused');
+      return this.send(refusalText(frame.headers.req_id, new FirewallError('RATE_LIMITED', 'at most one ping a second'), this.channel.redact));
+    }
+    this.lastPing = now;
+    return this.passThrough(frame, 'ping');
   }
 
   /** Frames that are not judged one by one (pings, the parts of an allowed upload): relayed, their acks relayed back, counted. */
-  private async passThrough(frame: Frame, kind: string): Promise<void> {
+  private async passThrough(frame: Frame, kind: string, body?: string): Promise<void> {
     const bot = this.bot!;
     this.channel.count(bot, kind);
     try {
-      const body = frame.body === undefined ? undefined : JSON.stringify(frame.body);
-      this.send((await this.channel.forward(bot, frame.cmd!, frame.headers.req_id, body)).body.toString());
+      this.send(this.channel.redact((await this.channel.forward(bot, frame.cmd!, frame.headers.req_id, body)).body.toString()));
     } catch (err) {
       this.send(refusalText(frame.headers.req_id, asFirewallError(err), this.channel.redact));
     }

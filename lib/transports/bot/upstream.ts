@@ -61,7 +61,13 @@ export class BotUpstream extends EventEmitter<{ inbound: [frame: Frame, text: st
       ws.once('open', resolve);
       ws.once('close', () => reject(new UpstreamRefusal('UPSTREAM_UNAVAILABLE', `could not connect to ${this.url.origin}: ${this.closedWith ?? 'closed'}`, 0, false)));
     });
-    const { frame } = await this.request('aibot_subscribe', newReqId('aibot_subscribe'), JSON.stringify({ ...subscribeBody, bot_id: this.bot.botId, secret: this.bot.secret }));
+    let frame: Frame;
+    try {
+      ({ frame } = await this.request('aibot_subscribe', newReqId('aibot_subscribe'), JSON.stringify({ ...subscribeBody, bot_id: this.bot.botId, secret: this.bot.secret })));
+    } catch (err) {
+      this.close(); // no answer in time: this socket must not become the bot's connection later
+      throw err;
+    }
     if (frame.errcode !== 0) {
       this.close();
       throw new BotLoginRefused(frame);
@@ -103,7 +109,7 @@ export class BotUpstream extends EventEmitter<{ inbound: [frame: Frame, text: st
   private onMessage(text: string): void {
     let frame: Frame;
     try {
-      frame = parseFrame(text);
+      frame = parseFrame(text, { checkBody: false });
     } catch {
       return; // WeCom sent something unreadable: nothing to relay or match; the connection stays
     }

@@ -94,7 +94,7 @@ export async function appRoute(ctx: HttpContext): Promise<Outcome> {
     contentType,
     upstreamQuery: query,
     recipients: routed.route === 'app.message_send' ? recipientsOf(payload) : undefined,
-    dedupe: dedupeOf(req, identity),
+    dedupe: dedupeOf(req, deps.config.dedupe.enabled, identity),
   });
   return deps.pipeline(request, () => deps.apps.call(app, routed.method, routed.path, query, bytes, contentType));
 }

@@ -43,7 +43,7 @@ export async function robotRoute(ctx: HttpContext, sendPaths: Map<string, string
     bytes: parsed.canonical,
     contentType: parsed.contentType,
     upstreamQuery: query,
-    dedupe: dedupeOf(req, parsed.identity),
+    dedupe: dedupeOf(req, config.dedupe.enabled, parsed.identity),
   });
   return deps.pipeline(request, () => deps.proxy.forward(req, res, path, parsed.canonical, parsed.contentType, `robot:${robot.alias}`));
 }

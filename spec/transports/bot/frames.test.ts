@@ -18,11 +18,18 @@ describe('bot frames', () => {
     ['{"cmd":5,"headers":{"req_id":"r1"}}', 'r1'],
     ['{"cmd":"x","headers":{"req_id":"r1"},"body":"text"}', 'r1'],
     ['{"cmd":"x","headers":{"req_id":"r1"},"body":[1]}', 'r1'],
+    ['{"cmd":"x","headers":{"req_id":"r1"},"body":{"constructor":{"prototype":{"x":1}}}}', 'r1'],
+    ['{"cmd":"x","headers":{"req_id":"r1"},"body":{"n":1e999}}', 'r1'],
+    [`{"cmd":"x","headers":{"req_id":"r1"},"body":${'{"a":'.repeat(20)}1${'}'.repeat(20)}}`, 'r1'],
   ] as const) {
     it(`refuses ${text.slice(0, 40)}, answering ${reqId ?? 'nobody'}`, () => {
       assert.throws(() => parseFrame(text), (e: BadFrame) => e instanceof BadFrame && e.reqId === reqId);
     });
   }
+
+  it("reads WeCom's own frames without the body checks (they are relayed as they came)", () => {
+    assert.equal(parseFrame('{"cmd":"aibot_msg_callback","headers":{"req_id":"r1"},"body":{"constructor":1}}', { checkBody: false }).cmd, 'aibot_msg_callback');
+  });
 
   it('writes a command around the exact body bytes, and acks', () => {
     const body = Buffer.from('{"b":"\\u00e9"}');
