@@ -176,6 +176,8 @@ function utf8Bytes(s) {
 const approvalsSoFar = (a) => (a.decisions ?? []).filter((d) => d.verdict === 'approve').length;
 const isApp = (a) => typeof a.route === 'string' && a.route.startsWith('app.');
 const targetName = (a) => (isApp(a) ? a.app : a.robot) ?? a.robot ?? a.app ?? '';
+/** What kind of sender a record goes through: a robot, an app or a bot (the bot WebSocket). */
+const kindOf = (a) => (isApp(a) ? 'app' : typeof a.route === 'string' && a.route.startsWith('bot.') ? 'bot' : 'robot');
 const isUpload = (a) => UPLOAD_ROUTES.has(a.route) || /upload/.test(str(a.target).split('?')[0]);
 
 function statusBadge(status, id) {
@@ -475,7 +477,7 @@ function appendRows(tbody, list, showStatus) {
     const tr = h('tr', { class: 'row-link', dataset: { id: a.id, status: a.status } },
       h('td', { class: 'nowrap' }, h('a', { href, dataset: { nav: 'detail' }, class: 'row-anchor', title: `open approval ${a.id}` }, timeEl(a.created_at, 'relative')), h('div', { class: 'small muted' }, absolute(a.created_at).slice(5, 16))),
       showStatus ? h('td', null, statusBadge(a.status)) : null,
-      h('td', null, h('span', { class: 'kind' }, isApp(a) ? 'app' : 'robot'), ' ', h('strong', null, targetName(a))),
+      h('td', null, h('span', { class: 'kind' }, kindOf(a)), ' ', h('strong', null, targetName(a))),
       h('td', { class: 'mono nowrap' }, str(a.caller)),
       h('td', { class: 'mono rule', title: str(a.reason) }, str(a.rule)),
       h('td', { class: 'mono nowrap' }, a.msgtype ? str(a.msgtype) : isUpload(a) ? 'upload' : '—'),
@@ -634,7 +636,7 @@ function paintDetail(a, outcome) {
       h('div', { class: 'crumbs' }, a.status === 'pending' ? h('a', { href: '/console/', dataset: { nav: 'queue' } }, 'Pending') : h('a', { href: '/console/?view=history', dataset: { nav: 'history' } }, 'History'), ' / approval'),
       h('h1', null, statusBadge(a.status, 'status-badge'), ' ', h('span', { class: 'mono id' }, a.id))),
     h('div', { class: 'head-facts' },
-      h('div', null, h('span', { class: 'muted' }, 'to '), h('span', { class: 'kind' }, isApp(a) ? 'app' : 'robot'), ' ', h('strong', null, targetName(a))),
+      h('div', null, h('span', { class: 'muted' }, 'to '), h('span', { class: 'kind' }, kindOf(a)), ' ', h('strong', null, targetName(a))),
       h('div', null, h('span', { class: 'muted' }, 'approvals '), h('strong', { id: 'approval-count' }, `${approvals} of ${a.required}`)),
       a.status === 'pending' ? h('div', null, h('span', { class: 'muted' }, 'expires '), timeEl(a.expires_at, 'expires')) : null));
 
@@ -738,7 +740,7 @@ function decisionPanel(a, who) {
   return h('section', { class: 'card decide', id: 'decide' },
     h('h2', null, 'Your decision'),
     h('p', { class: 'muted small' }, remaining <= 1
-      ? `Approving sends this exact message (sha256 ${str(a.sha256).slice(0, 12)}…) to ${isApp(a) ? 'app' : 'robot'} ${targetName(a)} at once.`
+      ? `Approving sends this exact message (sha256 ${str(a.sha256).slice(0, 12)}…) to ${kindOf(a)} ${targetName(a)} at once.`
       : `${a.required} approvals are needed; ${approvalsSoFar(a)} so far. One reject rejects it.`),
     h('label', { for: 'comment', class: 'small' }, 'Comment'),
     comment,
@@ -762,7 +764,7 @@ function metadata(a, who) {
     dl([
       ['Status', statusBadge(a.status)],
       ['Asked by (caller)', h('code', null, str(a.caller))],
-      [isApp(a) ? 'App' : 'Robot', h('strong', null, targetName(a))],
+      [{ app: 'App', bot: 'Bot', robot: 'Robot' }[kindOf(a)], h('strong', null, targetName(a))],
       ['Route', h('code', null, str(a.route))],
       ['Request', frag(h('code', null, str(a.method)), ' ', h('code', { class: 'break' }, str(a.target)))],
       ['Message type', a.msgtype ? h('code', null, str(a.msgtype)) : '—'],
@@ -857,7 +859,7 @@ function renderPayload(a) {
   const bubble = h('div', { class: 'bubble' });
   const chat = h('div', { class: 'chat' },
     h('div', { class: 'avatar', 'aria-hidden': 'true' }, (targetName(a) || '?').slice(0, 2).toUpperCase()),
-    h('div', { class: 'chat-body' }, h('div', { class: 'chat-name' }, targetName(a), h('span', { class: 'kind' }, isApp(a) ? 'app' : 'robot')), bubble));
+    h('div', { class: 'chat-body' }, h('div', { class: 'chat-name' }, targetName(a), h('span', { class: 'kind' }, kindOf(a))), bubble));
   let known = null;
   if (!isObj(o) && t !== 'template_card') {
     bubble.append(h('p', { class: 'notice' }, t ? `No "${t}" object in the message.` : 'No msgtype.'), jsonBlock(p));
