@@ -233,10 +233,16 @@ describe('examples/openclaw', () => {
       HELPDESK_CORP_SECRET: 'real-corp-secret',
       HELPDESK_CLIENT_SECRET: 'client-secret',
       WECOM_OPS_KEY: 'ops-key-0000',
+      ASSISTANT_BOT_SECRET: 'real-bot-secret',
+      ASSISTANT_BOT_CLIENT: 'client-bot-secret',
       FIREWALL_ADMIN_SECRET: 'x'.repeat(40),
     });
     assert.equal(config.apps.get('helpdesk')?.agentId, 1000002);
     assert.ok(config.robots.has('ops'));
+    const plugin = JSON.parse(readFileSync(join(root, 'examples', 'openclaw', 'official-plugin.openclaw.json'), 'utf8')) as { channels: { wecom: { botId: string; websocketUrl: string; network: { egressProxyUrl: string } } } };
+    assert.equal(config.bots.get('assistant')?.botId, plugin.channels.wecom.botId, 'the plugin logs in as the configured bot');
+    assert.equal(new URL(plugin.channels.wecom.websocketUrl).port, String(config.listen.port));
+    assert.equal(new URL(plugin.channels.wecom.network.egressProxyUrl).port, String(config.egress?.listen.port));
   });
 });
 
