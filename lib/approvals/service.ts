@@ -215,7 +215,7 @@ export class Approvals {
     const spend = decider.link && { jti: decider.link.jti, expiresAt: decider.link.expiresAt };
     const voted = store.vote(id, { who, verdict, at: new Date().toISOString(), ...(comment ? { comment } : {}), ...(decider.link ? { via: 'link' as const } : {}) }, spend, (r) => this.deliverBy(r), sha256);
     if (voted === undefined) throw new FirewallError('APPROVAL_NOT_FOUND'); // deleted under us
-    if (voted === 'changed') throw new FirewallError('APPROVAL_CHANGED', 'look at it again, then decide');
+    if (voted === 'changed') throw new FirewallError('APPROVAL_CHANGED', sha256 === undefined ? 'it changed while parked: approve it with the sha256 of the version you checked' : 'look at it again, then decide');
     if (voted === 'token_spent') throw new FirewallError('UNAUTHENTICATED', 'this link was already used to decide; open the console and sign in');
     if (voted === 'duplicate') throw new FirewallError('APPROVAL_DECIDED', 'you already voted on this request; a vote counts once');
     if (voted === 'closed') {

@@ -34,6 +34,7 @@ interface Row {
   deliver_by: string | null;
   next_attempt_at: string | null;
   note: string | null;
+  revised_at: string | null;
 }
 
 const SCHEMA = `
@@ -62,7 +63,8 @@ CREATE TABLE IF NOT EXISTS approvals (
   held INTEGER NOT NULL DEFAULT 0,
   deliver_by TEXT,
   next_attempt_at TEXT,
-  note TEXT
+  note TEXT,
+  revised_at TEXT
 );
 CREATE INDEX IF NOT EXISTS approvals_status ON approvals(status, created_at);
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_at, id);
@@ -97,6 +99,7 @@ export class SqliteApprovalStore implements ApprovalStore {
     }
     if (!columns.has('required')) this.db.exec('ALTER TABLE approvals ADD COLUMN required INTEGER NOT NULL DEFAULT 1');
     if (!columns.has('purged_at')) this.db.exec('ALTER TABLE approvals ADD COLUMN purged_at TEXT');
+    if (!columns.has('revised_at')) this.db.exec('ALTER TABLE approvals ADD COLUMN revised_at TEXT');
     if (!columns.has('held')) {
       // An older store did not mark held records: they keep their stored expiry.
       this.db.exec('ALTER TABLE approvals ADD COLUMN held INTEGER NOT NULL DEFAULT 0');
@@ -115,7 +118,7 @@ export class SqliteApprovalStore implements ApprovalStore {
       finish: this.db.prepare(`UPDATE approvals SET status = @status, upstream = @upstream, next_attempt_at = NULL WHERE id = @id AND status = @from`),
       heldPending: this.db.prepare(`SELECT * FROM approvals WHERE status = 'pending' AND held = 1`),
       withStatus: this.db.prepare('SELECT * FROM approvals WHERE status = ? ORDER BY created_at'),
-      revise: this.db.prepare(`UPDATE approvals SET payload = @payload, sha256 = @sha256, decisions = '[]' WHERE id = @id AND status = 'pending'`),
+      revise: this.db.prepare(`UPDATE approvals SET payload = @payload, sha256 = @sha256, decisions = '[]', revised_at = @at WHERE id = @id AND status = 'pending'`),
       expireOne: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE id = ? AND status = 'pending'`),
       expire: this.db.prepare(`UPDATE approvals SET status = 'expired' WHERE status = 'pending' AND expires_at <= ?`),
       spend: this.db.prepare('INSERT OR IGNORE INTO spent_tokens (jti, approval_id, expires_at) VALUES (?, ?, ?)'),
@@ -172,7 +175,8 @@ export class SqliteApprovalStore implements ApprovalStore {
     return this.db.transaction((): Approval | 'closed' | 'duplicate' | 'token_spent' | 'changed' | undefined => {
       const current = this.get(id);
       if (!current) return undefined;
-      if (sha256 !== undefined && current.status === 'pending' && current.sha256 !== sha256) return 'changed';
+      // Approving binds to the bytes shown; a record that changed while parked must be approved with them.
+      if (verdict.verdict === 'approve' && current.status === 'pending' && (sha256 !== undefined ? current.sha256 !== sha256 : current.revisedAt !== undefined)) return 'changed';
       // Spent first: a used link stays used even if this vote turns out to be refused below.
       if (spend && this.stmts.spend.run(spend.jti, id, spend.expiresAt.toISOString()).changes === 0) return 'token_spent';
       if (current.status !== 'pending' || current.expiresAt <= new Date().toISOString()) return 'closed';
@@ -247,7 +251,7 @@ export class SqliteApprovalStore implements ApprovalStore {
   }
 
   revise(id: string, payload: Buffer): boolean {
-    return this.stmts.revise.run({ id, payload, sha256: createHash('sha256').update(payload).digest('hex') }).changes === 1;
+    return this.stmts.revise.run({ id, payload, sha256: createHash('sha256').update(payload).digest('hex'), at: new Date().toISOString() }).changes === 1;
   }
 
   expireNow(id: string): boolean {
@@ -306,5 +310,6 @@ function toApproval(r: Row): Approval {
     deliverBy: r.deliver_by ?? undefined,
     nextAttemptAt: r.next_attempt_at ?? undefined,
     note: r.note ?? undefined,
+    revisedAt: r.revised_at ?? undefined,
   };
 }

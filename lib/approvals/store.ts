@@ -64,6 +64,8 @@ export interface Approval extends Omit<NewApproval, 'expiresAt' | 'held'> {
   /** Approved and waiting (a limit, a cooldown, an open circuit): when the next attempt is due, and why it waits. */
   nextAttemptAt?: string;
   note?: string;
+  /** When a parked stream last grew (its bytes replaced): approving it then needs the sha256 of what was shown. */
+  revisedAt?: string;
   /** When the payload bytes were erased (approvals.keepDecided); the digest stays. */
   purgedAt?: string;
 }
@@ -99,7 +101,8 @@ export interface ApprovalStore {
    * Adds a vote atomically: a reject rejects, the `required`-th approve approves, anything else leaves
    * it pending. 'closed' if the record is no longer pending (or has expired); 'duplicate' if this
    * `who` already voted (a vote counts once); 'token_spent' if `spend` was used before (nothing changes);
-   * 'changed' if `sha256` is given and the record's bytes are no longer those (nothing changes).
+   * 'changed' (nothing changes) for an approve whose `sha256` is not the record's, or, without one, of a
+   * record that was revised while parked.
    */
   vote(id: string, verdict: Verdict, spend?: SpentToken, deliverBy?: (record: Approval) => Date, sha256?: string): Approval | 'closed' | 'duplicate' | 'token_spent' | 'changed' | undefined;
   history(query: HistoryQuery): Approval[];

@@ -13,6 +13,7 @@ interface ApprovalView {
   status: string;
   robot?: string;
   app?: string;
+  bot?: string;
   route: string;
   msgtype: string | null;
   rule: string;
@@ -30,6 +31,7 @@ export async function approvalsCommand(args: string[], out: (s: string) => void,
       config: { type: 'string', short: 'c' },
       token: { type: 'string' },
       comment: { type: 'string' },
+      sha256: { type: 'string' },
       status: { type: 'string' },
       robot: { type: 'string' },
       rule: { type: 'string' },
@@ -59,7 +61,7 @@ export async function approvalsCommand(args: string[], out: (s: string) => void,
       ? await request('GET', `/approvals?${new URLSearchParams(FILTERS.flatMap((f) => (values[f] === undefined ? [] : [[f, values[f]]])))}`)
       : verb === 'show'
         ? await request('GET', `/approvals/${encodeURIComponent(id!)}`)
-        : await request('POST', `/approvals/${encodeURIComponent(id!)}/${verb}`, values.comment ? { comment: values.comment } : {});
+        : await request('POST', `/approvals/${encodeURIComponent(id!)}/${verb}`, { ...(values.comment ? { comment: values.comment } : {}), ...(values.sha256 ? { sha256: values.sha256 } : {}) });
   if (answer.status >= 400) {
     out(`error: HTTP ${answer.status}, errcode ${answer.json.errcode ?? '?'}: ${answer.json.errmsg ?? ''}\n`);
     if (answer.json.approval) out(`${JSON.stringify(answer.json.approval, null, 2)}\n`);
@@ -68,7 +70,7 @@ export async function approvalsCommand(args: string[], out: (s: string) => void,
   if (verb === 'list') {
     const rows = answer.json.approvals ?? [];
     if (!rows.length) out(`no approvals ${values.status && values.status !== 'pending' ? 'match' : 'pending'}\n`);
-    for (const a of rows) out(`${a.id}  ${a.status.padEnd(8)}  ${a.created_at}  ${a.robot ? `robot ${a.robot}` : `app ${a.app ?? '?'}`}  ${a.msgtype ?? a.route}  rule ${a.rule}  from ${a.caller}  expires ${a.expires_at}\n`);
+    for (const a of rows) out(`${a.id}  ${a.status.padEnd(8)}  ${a.created_at}  ${a.robot ? `robot ${a.robot}` : a.bot ? `bot ${a.bot}` : `app ${a.app ?? '?'}`}  ${a.msgtype ?? a.route}  rule ${a.rule}  from ${a.caller}  expires ${a.expires_at}\n`);
   } else out(`${JSON.stringify(answer.json.approval, null, 2)}\n`);
   return 0;
 }

@@ -17,8 +17,10 @@ export const USAGES = {
                              print an approver's JWT (HS256 with admin.jwtSecret, at most 12h) for
                              the console and approvals --token; NAME must be an approver in the config
 `,
-  approvals: `  approvals list|show ID|approve ID|reject ID [--comment TEXT]
+  approvals: `  approvals list|show ID|approve ID|reject ID [--comment TEXT] [--sha256 HEX]
                              [--admin URL | --config FILE] [--token JWT]   (token also from WECOM_FIREWALL_TOKEN)
+                             --sha256: the digest \`show\` printed; approve counts only for those bytes
+                             (required for a message that changed while parked: a bot stream that grew)
                              list filters: [--status S|all] [--robot NAME] [--rule NAME] [--caller X]
                                            [--since ISO] [--until ISO] [--limit N]   (default: pending)
 `,

@@ -177,7 +177,7 @@ export function view(a: Approval, payloadMax = Infinity): Record<string, unknown
     route: a.route,
     method: a.method,
     target: a.target,
-    [a.route.startsWith('app.') ? 'app' : 'robot']: a.robot,
+    [a.route.startsWith('app.') ? 'app' : a.route.startsWith('bot.') ? 'bot' : 'robot']: a.robot,
     caller: a.caller,
     msgtype: a.msgtype ?? null,
     rule: a.rule,
@@ -188,6 +188,8 @@ export function view(a: Approval, payloadMax = Infinity): Record<string, unknown
     expires_at: a.expiresAt,
     size: a.purgedAt ? null : a.payload.length,
     sha256: a.sha256,
+    // A parked bot stream that grew: approving it needs the sha256 of the state the approver checked.
+    revised_at: a.revisedAt ?? null,
     // JSON bodies decoded for reading; uploads (a file), GET calls (no body: see target), erased
     // payloads and, in lists, large ones show null.
     payload: json ? (JSON.parse(a.payload.toString('utf8')) as unknown) : null,

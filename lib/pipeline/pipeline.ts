@@ -1,6 +1,7 @@
 import type { Logger } from 'winston';
 import { FirewallError } from '../errors.js';
 import type { PolicySet } from '../policy/compile.js';
+import type { Decision } from '../policy/types.js';
 import type { Limits } from '../limits/limiter.js';
 import type { Approvals } from '../approvals/service.js';
 import type { AuditLog } from '../audit/audit.js';
@@ -28,9 +29,9 @@ export interface Pipeline {
   (request: Request, forward: Forward): Promise<Outcome>;
   /**
    * Only the policies, for a later part of a message already parked (a stream's next frame): throws a
-   * rule's refusal, else returns. The part is then added to the parked record, never forwarded.
+   * rule's refusal, else returns the decision (the transport compares it with the parked one).
    */
-  check(request: Request): void;
+  check(request: Request): Decision;
 }
 
 export function createPipeline(deps: PipelineDeps): Pipeline {
@@ -56,9 +57,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     return deduplicated(deps.dedupe, request, () => act(request, forward));
   };
   return Object.assign(pass, {
-    check(request: Request): void {
+    check(request: Request): Decision {
       if (!deps.audit.healthy()) throw new FirewallError('AUDIT_UNAVAILABLE', 'nothing is forwarded or parked unaudited');
-      verdict(deps, request);
+      return verdict(deps, request);
     },
   });
 }

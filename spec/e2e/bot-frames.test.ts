@@ -2,7 +2,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WSClient, type WsFrame } from '@wecom/aibot-node-sdk';
-import { startStack, until, type Stack } from '../helpers.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStack, tempDir, until, type Stack } from '../helpers.js';
+import { shippedPoliciesDir } from '../../lib/paths.js';
 
 // The bot channel's edges: streams that are parked or refused, approved replies after their
 // req_id expired, uploads, and input that is not a well-formed frame. The simulator's clock is
@@ -51,15 +54,29 @@ describe('bot channel frames (e2e)', () => {
     stack.sim.botCallback(BOT.id, body);
     return ((await got) as [WsFrame])[0];
   };
+  /** As the console does: approve the state shown, by its digest. */
   const approve = async (id: string) => {
-    const r = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'));
+    const token = await stack.token('alice');
+    const { sha256 } = (await stack.admin('GET', `/approvals/${id}`, token)).json.approval as { sha256: string };
+    const r = await stack.admin('POST', `/approvals/${id}/approve`, token, { sha256 });
     assert.equal(r.status, 200, r.text);
   };
   const statusOf = async (id: string) => ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { status: string; payload?: unknown }).status;
 
   before(async () => {
+    // The shipped packs, after one stricter rule of the spec's own: payroll figures need bob.
+    const local = tempDir('wf-bot-policies-');
+    writeFileSync(join(local, '26-local.yaml'), `rules:
+  - name: local.payroll
+    description: payroll figures go out only with bob's approval
+    match: { bots: [frames], routes: [bot.respond_msg] }
+    condition: { required: [stream], properties: { stream: { required: [content], properties: { content: { pattern: PAYROLL } } } } }
+    action: approve
+    approval: { approvers: [bob] }
+    reason: payroll needs bob
+`);
     stack = await startStack(
-      { bots: { frames: { botId: BOT.id, secret: '${env:BOT_REAL}', clientSecret: '${env:BOT_CLIENT}' } } },
+      { bots: { frames: { botId: BOT.id, secret: '${env:BOT_REAL}', clientSecret: '${env:BOT_CLIENT}' } }, policies: [local, shippedPoliciesDir()] },
       { bots: [{ botId: BOT.id, secret: BOT.secret }], clock: () => now },
       { env: { BOT_REAL: BOT.secret, BOT_CLIENT: BOT.client } },
     );
@@ -102,7 +119,7 @@ describe('bot channel frames (e2e)', () => {
     c.disconnect();
   });
 
-  it('a vote on an earlier state of a parked stream is refused (409 / 9900032); on the state shown, it counts', async () => {
+  it('an approve on an earlier state of a parked stream, or without a digest once it grew, is refused (409 / 9900032); on the state shown, it counts', async () => {
     const c = await loggedIn();
     const frame = await callback(c, { msgtype: 'text', text: { content: 'plan?' }, chattype: 'group', chatid: GROUP, from: { userid: 'lisi' } });
     const first = await c.replyStream(frame, 'stream-6', '<@all> plan: deploy at 10', false);
@@ -111,12 +128,30 @@ describe('bot channel frames (e2e)', () => {
     await c.replyStream(frame, 'stream-6', '<@all> plan: deploy at 10, then migrate the database', true);
     const stale = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: seen });
     assert.deepEqual([stale.status, stale.json.errcode], [409, 9900032]);
+    const blind = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'));
+    assert.deepEqual([blind.status, blind.json.errcode], [409, 9900032], 'a message that changed while parked is approved only with the digest of what was checked');
     const now = ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string }).sha256;
     const fresh = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: now });
     assert.equal(fresh.status, 200, fresh.text);
     await until('sent', async () => (await statusOf(id)) === 'sent');
     const sent = stack.sim.botFrames(BOT.id).filter((f) => f.req_id === frame.headers.req_id);
     assert.equal((sent[0]!.body as { stream: { content: string } }).stream.content, '<@all> plan: deploy at 10, then migrate the database');
+    c.disconnect();
+  });
+
+  it('a parked stream whose later frame needs a stricter approval is parked anew under that rule', async () => {
+    const c = await loggedIn();
+    const frame = await callback(c, { msgtype: 'text', text: { content: 'numbers?' }, chattype: 'group', chatid: GROUP, from: { userid: 'zhangsan' } });
+    const first = await c.replyStream(frame, 'stream-7', '<@all> the numbers are in', false);
+    const id = (first.body as { approval_id: string }).approval_id;
+    const later = await c.replyStream(frame, 'stream-7', '<@all> the numbers are in: PAYROLL for March', true);
+    const again = (later.body as { approval_id: string }).approval_id;
+    assert.notEqual(again, id, 'a new approval under the stricter rule');
+    assert.equal(await statusOf(id), 'expired', 'the first park is withdrawn');
+    const record = (await stack.admin('GET', `/approvals/${again}`, await stack.token('bob'))).json.approval as { rule: string; approvers: string[] };
+    assert.deepEqual([record.rule, record.approvers], ['local.payroll', ['bob']]);
+    const alice = await stack.admin('POST', `/approvals/${again}/approve`, await stack.token('alice'));
+    assert.equal(alice.status, 403, 'alice may approve the mass mention, not payroll');
     c.disconnect();
   });
 
@@ -156,6 +191,14 @@ describe('bot channel frames (e2e)', () => {
     const refused = await r.next();
     assert.deepEqual([(refused.headers as { req_id: string }).req_id, refused.errcode], ['chunk_1', 40058]);
     r.ws.close();
+  });
+
+  it('an upload chunk WeCom refused once and the SDK sent again passes (counted once, not twice)', async () => {
+    const c = await loggedIn();
+    stack.sim.failNextBot(1, -1, 'aibot_upload_media_chunk');
+    const done = await c.uploadMedia(Buffer.alloc(600 * 1024, 3), { type: 'file', filename: 'retry.bin' });
+    assert.ok(done.media_id);
+    c.disconnect();
   });
 
   it('answers input that is not a frame: garbage closes (1007), a frame before login gets 9900031 and a close, binary closes (1003)', async () => {

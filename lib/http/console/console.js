@@ -175,7 +175,7 @@ function utf8Bytes(s) {
 
 const approvalsSoFar = (a) => (a.decisions ?? []).filter((d) => d.verdict === 'approve').length;
 const isApp = (a) => typeof a.route === 'string' && a.route.startsWith('app.');
-const targetName = (a) => (isApp(a) ? a.app : a.robot) ?? a.robot ?? a.app ?? '';
+const targetName = (a) => (isApp(a) ? a.app : a.robot) ?? a.robot ?? a.app ?? a.bot ?? '';
 /** What kind of sender a record goes through: a robot, an app or a bot (the bot WebSocket). */
 const kindOf = (a) => (isApp(a) ? 'app' : typeof a.route === 'string' && a.route.startsWith('bot.') ? 'bot' : 'robot');
 const isUpload = (a) => UPLOAD_ROUTES.has(a.route) || /upload/.test(str(a.target).split('?')[0]);
@@ -740,7 +740,9 @@ function decisionPanel(a, who) {
   return h('section', { class: 'card decide', id: 'decide' },
     h('h2', null, 'Your decision'),
     h('p', { class: 'muted small' }, remaining <= 1
-      ? `Approving sends this exact message (sha256 ${str(a.sha256).slice(0, 12)}…) to ${kindOf(a)} ${targetName(a)} at once.`
+      ? kindOf(a) === 'bot'
+        ? `Approving sends this message (sha256 ${str(a.sha256).slice(0, 12)}…) through bot ${targetName(a)} at once: a reply as its final state while its chat can still be answered, else as a new markdown message to the same chat.`
+        : `Approving sends this exact message (sha256 ${str(a.sha256).slice(0, 12)}…) to ${kindOf(a)} ${targetName(a)} at once.`
       : `${a.required} approvals are needed; ${approvalsSoFar(a)} so far. One reject rejects it.`),
     h('label', { for: 'comment', class: 'small' }, 'Comment'),
     comment,
@@ -854,6 +856,12 @@ function renderPayload(a) {
     return wrap;
   }
   if (isApp(a)) wrap.append(recipients(p));
+  if (kindOf(a) === 'bot') {
+    const q = new URLSearchParams(str(a.target).split('?')[1] ?? '');
+    const chat = str(p.chatid) || q.get('chatid') || '';
+    const type = q.get('chattype');
+    wrap.append(h('p', { class: 'muted', id: 'bot-chat' }, `${q.get('req_id') ? 'A reply' : 'A message'} to `, h('strong', null, chat || 'an unknown chat'), type ? ` (${type === 'group' ? 'a group chat' : 'a single chat'})` : ''));
+  }
   const t = str(p.msgtype);
   const o = p[t];
   const bubble = h('div', { class: 'bubble' });
@@ -874,7 +882,7 @@ function renderPayload(a) {
   if (t === 'template_card' || t === 'news' || t === 'mpnews' || t === 'textcard' || t === 'miniprogram_notice') bubble.classList.add('bubble-card');
   wrap.append(chat);
   // Fields the preview did not draw: a reviewer must not miss data the agent smuggled in.
-  const topKnown = new Set(['msgtype', t, ...(isApp(a) ? ['touser', 'toparty', 'totag', 'agentid', 'safe', 'enable_id_trans', 'enable_duplicate_check', 'duplicate_check_interval', 'chatid'] : [])]);
+  const topKnown = new Set(['msgtype', t, ...(kindOf(a) === 'bot' ? ['chatid'] : []), ...(isApp(a) ? ['touser', 'toparty', 'totag', 'agentid', 'safe', 'enable_id_trans', 'enable_duplicate_check', 'duplicate_check_interval', 'chatid'] : [])]);
   const extraTop = Object.keys(p).filter((k) => !topKnown.has(k));
   const extraInner = known && isObj(o) ? Object.keys(o).filter((k) => !known.includes(k)) : [];
   if (extraTop.length || extraInner.length) {
@@ -955,6 +963,15 @@ const renderers = {
     if (/<@all>/i.test(str(o.content))) el.prepend(h('div', { class: 'alarm', id: 'mentions-all' }, h('strong', null, '<@all>: '), 'this message mentions everyone.'));
     el.append(h('div', { class: 'muted small meta-line' }, `markdown · ${utf8Bytes(str(o.content))} bytes`));
     return ['content'];
+  },
+  // A bot's stream reply (the bot WebSocket): its content so far is markdown; what is approved is its final state.
+  stream(o, el) {
+    el.append(renderMarkdown(str(o.content), false));
+    if (/@all|<@all>|@所有人/i.test(str(o.content))) el.prepend(h('div', { class: 'alarm', id: 'mentions-all' }, h('strong', null, '@all: '), 'this reply mentions everyone in the chat.'));
+    const images = arr(o.msg_item).filter((m) => isObj(m) && isObj(m.image));
+    for (const m of images) renderers.image(m.image, el);
+    el.append(h('div', { class: 'muted small meta-line' }, `stream reply · ${utf8Bytes(str(o.content))} bytes${images.length ? ` · ${images.length} image(s)` : ''}${o.finish === true ? ' · finished' : ' · not finished yet: it is sent as finished'}`));
+    return ['id', 'content', 'finish', 'msg_item', 'feedback'];
   },
   markdown_v2(o, el) {
     el.append(renderMarkdown(str(o.content), true));

@@ -53,8 +53,12 @@ interface Link {
   subscribe: Record<string, unknown>;
 }
 
-/** The largest frame taken from an agent: an upload chunk is 512 KiB, ~700 KB in base64. */
-const MAX_FRAME_BYTES = 2 * 1024 * 1024;
+/**
+ * The largest frame taken from an agent (ws closes the connection with 1009 past it). An upload chunk
+ * is 512 KiB (~700 KB in base64); a stream reply may carry up to 10 inline images: as the simulator, room
+ * for 10 of 2 MB in base64.
+ */
+const MAX_FRAME_BYTES = 32 * 1024 * 1024;
 /** WeCom's answers to a reply whose req_id can no longer be answered: stream expired, invalid req_id. */
 const TOO_LATE = new Set([846608, 846605]);
 

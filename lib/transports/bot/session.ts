@@ -6,6 +6,7 @@ import type { AuditRecord } from '../../audit/audit.js';
 import type { Bot } from '../../config/load.js';
 import { FirewallError, POLICY_ERRCODES } from '../../errors.js';
 import type { Outcome, Request } from '../../pipeline/request.js';
+import type { UpstreamAnswer } from '../../upstream/send.js';
 import { asFirewallError } from '../egress/refusal.js';
 import { BadFrame, ackText, isObject, parseFrame, refusalText, type Frame } from './frames.js';
 import { frameRequest } from './requests.js';
@@ -21,12 +22,14 @@ import type { BotChannel } from './channel.js';
 const LOGIN_WITHIN_MS = 10_000;
 /** The SDK pings every 30 s: more than one a second is no heartbeat, and would only spend the bot's connection. */
 const PING_EVERY_MS = 1_000;
+/** How long an agent told to go has to answer the close frame. */
+const CLOSE_GRACE_MS = 1_000;
 
 interface Upload {
   declared: number;
   chunks: number;
-  received: number;
-  seen: number;
+  /** Bytes by chunk_index: a chunk the SDK sends again (after WeCom refused it) replaces its earlier size. */
+  sizes: Map<number, number>;
 }
 
 const POLICY_CODES = new Set(Object.values(POLICY_ERRCODES));
@@ -35,6 +38,7 @@ export class AgentSession {
   bot?: Bot;
   private loggingIn = false;
   private lastPing = 0;
+  private closing = false;
   private readonly uploads = new Map<string, Upload>();
   private readonly loginTimer: NodeJS.Timeout;
 
@@ -64,19 +68,26 @@ export class AgentSession {
   }
 
   get connected(): boolean {
-    return this.ws.readyState === WebSocket.OPEN;
+    return this.ws.readyState === WebSocket.OPEN && !this.closing;
   }
 
   send(text: string): void {
     if (this.connected) this.ws.send(text);
   }
 
-  /** Closes the connection; `code` 1000 (normal) or 1001 (the firewall stops) or 1012 (WeCom's side went: log in again). */
+  /**
+   * Closes the connection; `code` 1000 (normal), 1001 (the firewall stops), 1008 (refused), 1012
+   * (log in again). From now on its frames are dropped; an agent that does not answer the close is
+   * cut off after CLOSE_GRACE_MS (ws would wait 30 s, and keep the socket, and a stopping server, open).
+   */
   close(code: number, reason: string): void {
+    this.closing = true;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   private async onMessage(text: string | undefined): Promise<void> {
+    if (this.closing) return; // told to go: nothing more is judged or forwarded for it
     if (text === undefined) return this.close(1003, 'text frames only');
     let frame: Frame;
     try {
@@ -169,11 +180,12 @@ export class AgentSession {
       const earlier = stream === undefined ? undefined : this.channel.streams(bot).get(stream);
       let outcome: Outcome;
       if (earlier?.kind === 'refused') throw earlier.error; // a refused stream stays refused
+      const forward = () => this.channel.forward(bot, frame.cmd, reqId, built.request.bytes);
       if (earlier?.kind === 'parked') {
-        outcome = this.grow(bot, stream!, earlier, built.request);
+        outcome = await this.grow(bot, stream!, earlier, built.request, forward);
       } else {
         built.request.counted = earlier?.kind === 'allowed'; // one stream, one message against the limits
-        outcome = await this.channel.pipeline(built.request, () => this.channel.forward(bot, frame.cmd, reqId, built.request.bytes));
+        outcome = await this.channel.pipeline(built.request, forward);
         if (stream !== undefined && outcome.kind === 'parked') this.channel.streams(bot).set(stream, { kind: 'parked', approvalId: outcome.approvalId, requestId: outcome.requestId });
         // Counted once WeCom took its first frame: a stream WeCom refused is no message yet.
         if (stream !== undefined && outcome.kind === 'forwarded' && outcome.answer.errcode === 0) this.channel.streams(bot).set(stream, { kind: 'allowed' });
@@ -192,18 +204,27 @@ export class AgentSession {
 
   /**
    * A later frame of a parked stream. It is judged like any frame: a policy refusing what the stream
-   * has become withdraws the parked message (never sent) and refuses the stream. Otherwise the parked
-   * record takes this frame's state: approvers see it, and an approval sends it (a vote cast on an
-   * earlier state is refused, APPROVAL_CHANGED). Once the record was decided, later frames are refused.
+   * has become withdraws the parked message (never sent) and refuses the stream; a stricter approval
+   * (another rule asks for it) withdraws it and parks the stream anew under that rule. Otherwise the
+   * parked record takes this frame's state: approvers see it, and approving needs the sha256 of what
+   * was shown (APPROVAL_CHANGED otherwise). Once the record was decided, later frames are refused.
    */
-  private grow(bot: Bot, stream: string, parked: { approvalId: string; requestId: string }, request: Request): Outcome {
+  private async grow(bot: Bot, stream: string, parked: { approvalId: string; requestId: string }, request: Request, forward: () => Promise<UpstreamAnswer>): Promise<Outcome> {
     const { approvals } = this.channel;
     const { record } = request;
+    const withdraw = (why: string) => approvals.withdraw(parked.approvalId, this.caller, why);
+    let decision;
     try {
-      this.channel.pipeline.check(request);
+      decision = this.channel.pipeline.check(request);
     } catch (err) {
-      if (err instanceof FirewallError && POLICY_CODES.has(err.code)) approvals.withdraw(parked.approvalId, this.caller, `a later frame of the parked stream was refused: ${err.message}`);
+      if (err instanceof FirewallError && POLICY_CODES.has(err.code)) withdraw(`a later frame of the parked stream was refused: ${err.message}`);
       throw err;
+    }
+    const current = approvals.get(parked.approvalId);
+    if (decision.action === 'approve' && current?.status === 'pending' && decision.rule !== current.rule && withdraw(`a later frame of the parked stream needs the approval of rule ${decision.rule}`)) {
+      const outcome = await this.channel.pipeline(request, forward);
+      if (outcome.kind === 'parked') this.channel.streams(bot).set(stream, { kind: 'parked', approvalId: outcome.approvalId, requestId: outcome.requestId });
+      return outcome;
     }
     if (!approvals.revise(parked.approvalId, request.bytes, this.caller)) {
       const status = approvals.get(parked.approvalId)?.status;
@@ -236,7 +257,7 @@ export class AgentSession {
     const uploadId = isObject(ack) && isObject(ack.body) ? ack.body.upload_id : undefined;
     const declared = isObject(init) ? init : {};
     if (typeof uploadId === 'string' && outcome.answer.errcode === 0) {
-      this.uploads.set(uploadId, { declared: Number(declared.total_size), chunks: Number.isSafeInteger(declared.total_chunks) ? (declared.total_chunks as number) : 100, received: 0, seen: 0 });
+      this.uploads.set(uploadId, { declared: Number(declared.total_size), chunks: Number.isSafeInteger(declared.total_chunks) ? (declared.total_chunks as number) : 100, sizes: new Map() });
     }
   }
 
@@ -251,11 +272,13 @@ export class AgentSession {
     if (!upload) refusal = 'unknown upload_id: an upload starts with aibot_upload_media_init on this connection';
     else if (cmd === 'aibot_upload_media_chunk') {
       const data = body.base64_data;
-      const size = typeof data === 'string' && Number.isSafeInteger(body.chunk_index) ? Buffer.byteLength(data, 'base64') : -1;
-      upload.received += Math.max(size, 0);
-      upload.seen += 1;
-      if (size < 0) refusal = 'a chunk needs chunk_index (an integer) and base64_data (a string)';
-      else if (upload.received > upload.declared || upload.seen > upload.chunks) refusal = 'the chunks pass the size or count declared at aibot_upload_media_init (what the policies judged)';
+      const index = body.chunk_index;
+      if (typeof data !== 'string' || !Number.isSafeInteger(index) || (index as number) < 0 || (index as number) >= upload.chunks) {
+        refusal = `a chunk needs chunk_index (0 to ${upload.chunks - 1}, as declared at init) and base64_data (a string)`;
+      } else {
+        upload.sizes.set(index as number, Buffer.byteLength(data, 'base64'));
+        if ([...upload.sizes.values()].reduce((a, b) => a + b, 0) > upload.declared) refusal = 'the chunks pass the size declared at aibot_upload_media_init (what the policies judged)';
+      }
       forwarded = { upload_id: uploadId, chunk_index: body.chunk_index, base64_data: data };
     }
     if (refusal) {
