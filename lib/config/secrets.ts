@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -42,6 +43,13 @@ function credentialPath(path: string, env: NodeJS.ProcessEnv): string {
   const dir = env.CREDENTIALS_DIRECTORY;
   if (!dir) throw new SecretError(`${path} needs CREDENTIALS_DIRECTORY, which systemd sets for a unit with LoadCredential=; outside such a unit, set it to the directory holding the files`);
   return `${dir.replace(/\/+$/, '')}/${path.slice(CREDENTIALS.length)}`;
+}
+
+/** Compares a secret an agent presented with the configured one in constant time (for equal lengths). */
+export function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** Replaces every known secret in a string; used on everything that leaves the process as text. */

@@ -1,9 +1,10 @@
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import WebSocket from 'ws';
 import type { Callers } from '../../callers/identify.js';
 import type { AuditRecord } from '../../audit/audit.js';
 import type { Bot } from '../../config/load.js';
+import { sameSecret } from '../../config/secrets.js';
 import { FirewallError, POLICY_ERRCODES } from '../../errors.js';
 import type { Outcome, Request } from '../../pipeline/request.js';
 import type { UpstreamAnswer } from '../../upstream/send.js';
@@ -55,7 +56,7 @@ export class AgentSession {
       channel.detach(this);
     });
     ws.on('error', () => ws.terminate());
-    this.loginTimer = setTimeout(() => this.ws.close(1008, 'no aibot_subscribe in time'), LOGIN_WITHIN_MS).unref();
+    this.loginTimer = setTimeout(() => this.close(1008, 'no aibot_subscribe in time'), LOGIN_WITHIN_MS).unref();
   }
 
   /** Whether the caller that opened this connection is still that caller under `callers` (after a reload). */
@@ -96,7 +97,7 @@ export class AgentSession {
       const bad = err as BadFrame;
       const record = this.record('bot.frame');
       const fe = new FirewallError('INVALID_PAYLOAD', `not a bot frame: ${bad.message}`);
-      if (bad.reqId) this.send(refusalText(bad.reqId, fe, (t) => t, record.request_id));
+      if (bad.reqId) this.send(refusalText(bad.reqId, fe, this.channel.redact, record.request_id));
       else this.close(1007, 'not a bot frame');
       return this.channel.audit(record, fe);
     }
@@ -107,7 +108,7 @@ export class AgentSession {
     if (cmd === undefined || cmd === 'aibot_subscribe') {
       const record = this.record('bot.frame');
       const fe = new FirewallError('INVALID_PAYLOAD', cmd ? 'already subscribed' : 'a frame from the agent needs a cmd');
-      this.send(refusalText(frame.headers.req_id, fe, (t) => t, record.request_id));
+      this.send(refusalText(frame.headers.req_id, fe, this.channel.redact, record.request_id));
       return this.channel.audit(record, fe);
     }
     return this.content(frame as Frame & { cmd: string });
@@ -118,7 +119,7 @@ export class AgentSession {
     const record = this.record('bot.subscribe');
     if (this.loggingIn) {
       const fe = new FirewallError('BOT_NOT_SUBSCRIBED', 'wait for the answer to aibot_subscribe');
-      this.send(refusalText(reqId, fe, (t) => t, record.request_id));
+      this.send(refusalText(reqId, fe, this.channel.redact, record.request_id));
       return this.channel.audit(record, fe);
     }
     this.loggingIn = true;
@@ -131,8 +132,8 @@ export class AgentSession {
       const bot = this.channel.botById(botId);
       // Never echo or log the bot id an agent sent: it may have pasted a secret there.
       record.what.robot = bot ? `bot:${bot.alias}` : `unknown:${createHash('sha256').update(botId).digest('hex').slice(0, 12)}`;
-      if (bot && same(bot.secret, secret)) this.channel.leaked(bot, record);
-      if (!bot || !same(bot.clientSecret, secret)) throw new FirewallError('INVALID_CREDENTIAL', 'unknown bot_id or wrong secret'); // refused here: WeCom is not asked
+      if (bot && sameSecret(bot.secret, secret)) this.channel.leaked(bot, record);
+      if (!bot || !sameSecret(bot.clientSecret, secret)) throw new FirewallError('INVALID_CREDENTIAL', 'unknown bot_id or wrong secret'); // refused here: WeCom is not asked
       const ack = await this.channel.login(this, bot, body);
       if (!ack) {
         record.why = { reason: 'the agent left while WeCom answered the login' };
@@ -140,7 +141,7 @@ export class AgentSession {
       }
       // A reload while WeCom answered may have changed the bot or its client secret: check again.
       const now = this.channel.botById(botId);
-      if (!now || now.alias !== bot.alias || !same(now.clientSecret, secret)) {
+      if (!now || now.alias !== bot.alias || !sameSecret(now.clientSecret, secret)) {
         this.channel.detach(this, bot);
         throw new FirewallError('INVALID_CREDENTIAL', 'the bot was reconfigured while logging in');
       }
@@ -319,10 +320,3 @@ export class AgentSession {
     return { decision: 'rejected', request_id: randomUUID(), who: this.caller, what: { route, ...(this.bot ? { robot: `bot:${this.bot.alias}` } : {}) }, started: performance.now() };
   }
 }
-
-function same(expected: string, given: string): boolean {
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-

@@ -1,6 +1,6 @@
-import { timingSafeEqual } from 'node:crypto';
 import { FirewallError } from '../../errors.js';
 import type { App } from '../../config/load.js';
+import { sameSecret } from '../../config/secrets.js';
 import { assertBodyUnread, readBody } from '../../request/body.js';
 import { canonical, checkJsonContentType, parseJsonObject, parseMessage } from '../../request/parse-message.js';
 import { parseUpload, uploadType } from '../../request/parse-upload.js';
@@ -104,10 +104,4 @@ function checkAgentId(payload: Record<string, unknown>, app: App): void {
   if (payload.agentid !== app.agentId) {
     throw new FirewallError('INVALID_AGENTID', typeof payload.agentid === 'number' ? "agentid is not this token's app" : 'agentid must be an integer');
   }
-}
-
-function sameSecret(expected: string, given: string): boolean {
-  const a = Buffer.from(expected);
-  const b = Buffer.from(given);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
