@@ -2,6 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { WSClient, type WsFrame } from '@wecom/aibot-node-sdk';
+import net from 'node:net';
+import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, tempDir, until, type Stack } from '../helpers.js';
@@ -14,7 +17,7 @@ import { shippedPoliciesDir } from '../../lib/paths.js';
 const BOT = { id: 'aib-spec-frames', secret: 'real-bot-secret-frames-9a8b7c6d5e', client: 'client-bot-secret-frames-1f2e3d' };
 const GROUP = 'wrkGroupFrames01';
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const once = (client: WSClient, event: Parameters<WSClient['once']>[0]) => new Promise<unknown[]>((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
+const onceFrom = (client: WSClient, event: Parameters<WSClient['once']>[0]) => new Promise<unknown[]>((resolve) => client.once(event, (...args: unknown[]) => resolve(args)));
 const failed = (p: Promise<WsFrame>) => p.then((f) => f, (f: WsFrame) => f);
 
 /** A raw agent: sends frames as written, collects what comes back. */
@@ -33,6 +36,47 @@ async function raw(url: string): Promise<{ ws: WebSocket; next: () => Promise<Re
   return { ws, next: () => (inbox.length ? Promise.resolve(inbox.shift()!) : new Promise((r) => waiting.push(r))), closed };
 }
 
+
+/**
+ * An agent that speaks WebSocket by hand and never answers a close frame (the ws library always
+ * does): to see that a connection the firewall told to go is cut off, and forwards nothing more.
+ */
+async function deafAgent(url: string) {
+  const u = new URL(url);
+  const socket = net.connect(Number(u.port), u.hostname);
+  await once(socket, 'connect');
+  socket.write(`GET / HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`);
+  let buffer = Buffer.alloc(0);
+  const frames: Array<{ opcode: number; text: string }> = [];
+  let upgraded = false;
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    if (!upgraded) {
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      upgraded = true;
+      buffer = buffer.subarray(end + 4);
+    }
+    // Server frames are unmasked; these are small (length < 65536).
+    while (buffer.length >= 2) {
+      let len = buffer[1]! & 0x7f;
+      let at = 2;
+      if (len === 126) (len = buffer.readUInt16BE(2)), (at = 4);
+      if (buffer.length < at + len) return;
+      frames.push({ opcode: buffer[0]! & 0x0f, text: buffer.subarray(at, at + len).toString() });
+      buffer = buffer.subarray(at + len);
+    }
+  });
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const send = (text: string) => {
+    const payload = Buffer.from(text);
+    const mask = randomBytes(4);
+    const head = payload.length < 126 ? Buffer.from([0x81, 0x80 | payload.length]) : Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff]);
+    socket.write(Buffer.concat([head, mask, payload.map((b, i) => b ^ mask[i % 4]!)]));
+  };
+  return { socket, frames, closed, send };
+}
+
 describe('bot channel frames (e2e)', () => {
   let stack: Stack;
   let now = Date.now();
@@ -44,13 +88,13 @@ describe('bot channel frames (e2e)', () => {
   };
   const loggedIn = async () => {
     const c = agent();
-    const ok = once(c, 'authenticated');
+    const ok = onceFrom(c, 'authenticated');
     c.connect();
     await ok;
     return c;
   };
   const callback = async (c: WSClient, body: Record<string, unknown>) => {
-    const got = once(c, 'message');
+    const got = onceFrom(c, 'message');
     stack.sim.botCallback(BOT.id, body);
     return ((await got) as [WsFrame])[0];
   };
@@ -227,6 +271,20 @@ describe('bot channel frames (e2e)', () => {
     const second = await r.next();
     assert.deepEqual([(second.headers as { req_id: string }).req_id, second.errcode], ['ping_2', 45009]);
     r.ws.close();
+  });
+
+  it('a connection told to go (replaced by a newer login) forwards nothing more and is cut off though it never answers the close (regression: it forwarded for 30 s)', async () => {
+    const deaf = await deafAgent(stack.server.url);
+    deaf.send(JSON.stringify({ cmd: 'aibot_subscribe', headers: { req_id: 'aibot_subscribe_deaf' }, body: { bot_id: BOT.id, secret: BOT.client } }));
+    await until('logged in', () => deaf.frames.some((f) => f.text.includes('aibot_subscribe_deaf')));
+    const newer = await loggedIn();
+    await until('told to go', () => deaf.frames.some((f) => f.opcode === 0x8));
+    const marker = `after the close ${Date.now()}`;
+    deaf.send(JSON.stringify({ cmd: 'aibot_send_msg', headers: { req_id: 'send_deaf' }, body: { chatid: GROUP, msgtype: 'markdown', markdown: { content: marker } } }));
+    await until('cut off within the grace', () => deaf.socket.destroyed || deaf.socket.readableEnded, { timeoutMs: 5_000 });
+    await deaf.closed;
+    assert.ok(!stack.sim.botFrames(BOT.id).some((f) => JSON.stringify(f.body).includes(marker)), 'nothing forwarded after the close');
+    newer.disconnect();
   });
 
   it('refuses an upgrade at another path (404) or with a caller token in the query (403), before any socket', async () => {
