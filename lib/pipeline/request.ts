@@ -52,3 +52,14 @@ export type Settled =
   | { kind: 'forwarded'; answer: UpstreamAnswer }
   /** Parked for approval; `approved`: a held request already approved and waiting for its window (it will be sent). */
   | { kind: 'parked'; approvalId: string; requestId: string; approved?: { expectedAt?: string } };
+
+/**
+ * Notes a refusal on its audit record, for every transport alike: rate limits as `rate_limited`, an
+ * upstream failure stays `upstream_error`, anything else `rejected`; the reason is the refusal's
+ * unless a rule already gave one.
+ */
+export function auditRefusal(record: AuditRecord, refusal: FirewallError): void {
+  if (record.decision !== 'upstream_error') record.decision = refusal.code === 'RATE_LIMITED' || refusal.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
+  record.errcode = refusal.errcode;
+  record.why ??= { reason: refusal.message };
+}

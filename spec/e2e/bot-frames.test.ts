@@ -100,12 +100,13 @@ describe('bot channel frames (e2e)', () => {
   };
   /** As the console does: approve the state shown, by its digest. */
   const approve = async (id: string) => {
-    const token = await stack.token('alice');
-    const { sha256 } = (await stack.admin('GET', `/approvals/${id}`, token)).json.approval as { sha256: string };
-    const r = await stack.admin('POST', `/approvals/${id}/approve`, token, { sha256 });
+    const { sha256 } = await approvalOf(id);
+    const r = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256 });
     assert.equal(r.status, 200, r.text);
   };
-  const statusOf = async (id: string) => ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { status: string; payload?: unknown }).status;
+  /** An approval as the admin API shows it to `sub`. */
+  const approvalOf = async (id: string, sub = 'alice') => (await stack.admin('GET', `/approvals/${id}`, await stack.token(sub))).json.approval as { status: string; sha256: string; rule: string; approvers: string[] };
+  const statusOf = async (id: string) => (await approvalOf(id)).status;
 
   before(async () => {
     // The shipped packs, after one stricter rule of the spec's own: payroll figures need bob.
@@ -153,7 +154,7 @@ describe('bot channel frames (e2e)', () => {
     const frame = await callback(c, { msgtype: 'text', text: { content: 'status?' }, chattype: 'group', chatid: GROUP, from: { userid: 'zhangsan' } });
     const first = await c.replyStream(frame, 'stream-5', '<@all> all systems nominal', false);
     const id = (first.body as { approval_id: string }).approval_id;
-    const shown = (await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string };
+    const shown = await approvalOf(id);
     const swapped = await failed(c.replyStream(frame, 'stream-5', '<@all> here is the key AKIAIOSFODNN7EXAMPLE', true));
     assert.equal(swapped.errcode, 9900001);
     assert.equal(await statusOf(id), 'expired', 'the parked message is withdrawn');
@@ -168,13 +169,13 @@ describe('bot channel frames (e2e)', () => {
     const frame = await callback(c, { msgtype: 'text', text: { content: 'plan?' }, chattype: 'group', chatid: GROUP, from: { userid: 'lisi' } });
     const first = await c.replyStream(frame, 'stream-6', '<@all> plan: deploy at 10', false);
     const id = (first.body as { approval_id: string }).approval_id;
-    const seen = ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string }).sha256;
+    const seen = (await approvalOf(id)).sha256;
     await c.replyStream(frame, 'stream-6', '<@all> plan: deploy at 10, then migrate the database', true);
     const stale = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: seen });
     assert.deepEqual([stale.status, stale.json.errcode], [409, 9900032]);
     const blind = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'));
     assert.deepEqual([blind.status, blind.json.errcode], [409, 9900032], 'a message that changed while parked is approved only with the digest of what was checked');
-    const now = ((await stack.admin('GET', `/approvals/${id}`, await stack.token('alice'))).json.approval as { sha256: string }).sha256;
+    const now = (await approvalOf(id)).sha256;
     const fresh = await stack.admin('POST', `/approvals/${id}/approve`, await stack.token('alice'), { sha256: now });
     assert.equal(fresh.status, 200, fresh.text);
     await until('sent', async () => (await statusOf(id)) === 'sent');
@@ -192,7 +193,7 @@ describe('bot channel frames (e2e)', () => {
     const again = (later.body as { approval_id: string }).approval_id;
     assert.notEqual(again, id, 'a new approval under the stricter rule');
     assert.equal(await statusOf(id), 'expired', 'the first park is withdrawn');
-    const record = (await stack.admin('GET', `/approvals/${again}`, await stack.token('bob'))).json.approval as { rule: string; approvers: string[] };
+    const record = await approvalOf(again, 'bob');
     assert.deepEqual([record.rule, record.approvers], ['local.payroll', ['bob']]);
     const alice = await stack.admin('POST', `/approvals/${again}/approve`, await stack.token('alice'));
     assert.equal(alice.status, 403, 'alice may approve the mass mention, not payroll');

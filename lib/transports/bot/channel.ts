@@ -11,12 +11,13 @@ import type { Approvals } from '../../approvals/service.js';
 import type { Approval } from '../../approvals/store.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
+import { auditRefusal } from '../../pipeline/request.js';
 import type { UpstreamAnswer } from '../../upstream/send.js';
 import { UpstreamRefusal } from '../../upstream/guard.js';
 import { CallerRefused } from '../../callers/identify.js';
 import { splitTokenPrefix } from '../../request/route.js';
 import { throttle } from '../../log-throttle.js';
-import { asFirewallError, refuseOnSocket } from '../egress/refusal.js';
+import { asFirewallError, refuseOnSocket } from '../../http/respond.js';
 import { ChatMemory, STREAM_WINDOW_MS } from './chats.js';
 import { isObject, newReqId, type Frame } from './frames.js';
 import { REPLY_COMMANDS } from '../../request/bot-route.js';
@@ -183,9 +184,7 @@ export class BotChannel {
   audit(entry: AuditRecord & { started: number }, failure?: FirewallError): void {
     const { started, ...record } = entry;
     if (failure) {
-      if (record.decision !== 'upstream_error') record.decision = failure.code === 'RATE_LIMITED' || failure.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
-      record.errcode = failure.errcode;
-      record.why ??= { reason: failure.message };
+      auditRefusal(record, failure);
       if (failure.status >= 500) this.failureLog(() => this.deps.log.error('bot frame refused by a failure', { request_id: record.request_id, code: failure.code, cause: String(failure.cause ?? failure.message) }));
     }
     record.latency_ms = Math.round((performance.now() - started) * 100) / 100;

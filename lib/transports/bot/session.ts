@@ -8,7 +8,7 @@ import { sameSecret } from '../../config/secrets.js';
 import { FirewallError, POLICY_ERRCODES } from '../../errors.js';
 import type { Outcome, Request } from '../../pipeline/request.js';
 import type { UpstreamAnswer } from '../../upstream/send.js';
-import { asFirewallError } from '../egress/refusal.js';
+import { asFirewallError } from '../../http/respond.js';
 import { BadFrame, ackText, isObject, parseFrame, refusalText, type Frame } from './frames.js';
 import { frameRequest } from './requests.js';
 import { BotLoginRefused } from './upstream.js';

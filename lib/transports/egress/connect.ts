@@ -7,7 +7,7 @@ import { CallerRefused } from '../../callers/identify.js';
 import { peerOf } from '../../callers/cidr.js';
 import { FirewallError } from '../../errors.js';
 import { audit, egressRecord, type EgressContext } from './context.js';
-import { asFirewallError, refuseOnSocket } from './refusal.js';
+import { asFirewallError, refuseOnSocket } from '../../http/respond.js';
 import { intercept, tunnelOf } from './intercept.js';
 import { openBlindTunnel } from './blind-tunnel.js';
 

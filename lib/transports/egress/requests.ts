@@ -6,9 +6,8 @@ import { parseProxyAuthorization, presentOn } from '../../callers/proxied.js';
 import { CallerRefused } from '../../callers/identify.js';
 import { peerOf } from '../../callers/cidr.js';
 import { FirewallError } from '../../errors.js';
-import { sendError } from '../../http/respond.js';
+import { asFirewallError, refuseOnSocket, sendError } from '../../http/respond.js';
 import { audit, egressRecord, type EgressContext } from './context.js';
-import { asFirewallError, refuseOnSocket } from './refusal.js';
 import { tunnelOf, type Tunnel } from './intercept.js';
 
 // HTTP requests on the egress listener: those inside an intercepted tunnel, and absolute-form ones

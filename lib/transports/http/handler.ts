@@ -10,6 +10,7 @@ import type { HttpContext, HttpDeps } from './context.js';
 import { robotRoute } from './robot.js';
 import { appRoute, gettokenRoute } from './app.js';
 import { writeOutcome } from './answer.js';
+import { auditRefusal } from '../../pipeline/request.js';
 import { sendError } from '../../http/respond.js';
 import { throttle, type Throttled } from '../../log-throttle.js';
 
@@ -98,9 +99,7 @@ export function createHttpHandler(deps: HttpDeps): NodeHandler {
         // Our own failures are logged with their cause; the agent's answer carries only the code.
         if (gone) log.info('the agent disconnected before its answer', { request_id: requestId, code: fe.code });
         else if (fe.status >= 500) failureLog(fe.code)(() => log.error('request refused by a failure', { request_id: requestId, code: fe.code, cause: String(fe.cause ?? '') }));
-        if (record.decision !== 'upstream_error') record.decision = fe.code === 'RATE_LIMITED' || fe.code === 'TOO_MANY_PENDING' ? 'rate_limited' : 'rejected';
-        record.errcode = fe.errcode;
-        if (!record.why) record.why = { reason: fe.message };
+        auditRefusal(record, fe);
       })
       .finally(() => {
         record.latency_ms = Math.round((performance.now() - started) * 100) / 100;
